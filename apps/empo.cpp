@@ -1,0 +1,40 @@
+// empo: one binary, git-style subcommands (see apps/commands/). Exit codes: 0 success,
+// 2 bad input (file, line or tensor named on stderr), 1 internal failure.
+#include <iostream>
+#include <vector>
+
+#include "command.h"
+#include "empo/io/error.h"
+
+namespace empo::cli {
+
+static std::vector<AddCommand>& registry() {
+  static std::vector<AddCommand> commands;
+  return commands;
+}
+
+int register_command(AddCommand add) {
+  registry().push_back(add);
+  return static_cast<int>(registry().size());
+}
+
+}  // namespace empo::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"empo: entropy-minimised policy optimisation, fully unsupervised LLM reasoning RL"};
+  app.require_subcommand(1);
+  for (auto add : empo::cli::registry()) add(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  } catch (const empo::InputError& error) {
+    std::cerr << "empo: error: " << error.what() << "\n";
+    return 2;
+  } catch (const std::exception& error) {
+    std::cerr << "empo: internal error: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,114 @@
+#include "empo/io/jsonl.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include "empo/io/error.h"
+
+namespace empo::io {
+
+void for_each_jsonl(const std::string& path,
+                    const std::function<void(const Json&, long)>& visit) {
+  std::ifstream in(path);
+  if (!in) throw_input_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
+  std::string line;
+  long number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Json value;
+    try {
+      value = Json::parse(line);
+    } catch (const Json::parse_error& error) {
+      throw_input_error(path, number, std::string("invalid JSON: ") + error.what());
+    }
+    visit(value, number);
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_input_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+namespace {
+
+std::string temp_path_for(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
+
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void rename_into_place(const std::string& temp_path, const std::string& path) {
+  fsync_path(temp_path);
+  if (std::rename(temp_path.c_str(), path.c_str()) != 0) {
+    std::string reason = std::strerror(errno);
+    std::remove(temp_path.c_str());
+    throw_input_error(path, 0, "cannot write: " + reason);
+  }
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  std::string temp_path = temp_path_for(path);
+  {
+    std::ofstream out(temp_path, std::ios::binary | std::ios::trunc);
+    if (!out) throw_input_error(path, 0, std::string("cannot write: ") + std::strerror(errno));
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.flush();
+    if (!out) {
+      std::remove(temp_path.c_str());
+      throw_input_error(path, 0, "write failed");
+    }
+  }
+  rename_into_place(temp_path, path);
+}
+
+JsonlWriter::JsonlWriter(std::string path) : path_(std::move(path)), temp_path_(temp_path_for(path_)) {
+  out_.open(temp_path_, std::ios::trunc);
+  if (!out_) throw_input_error(path_, 0, std::string("cannot write: ") + std::strerror(errno));
+}
+
+JsonlWriter::~JsonlWriter() {
+  if (!committed_) {
+    out_.close();
+    std::remove(temp_path_.c_str());
+  }
+}
+
+void JsonlWriter::write(const Json& value) {
+  out_ << value.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
+}
+
+void JsonlWriter::commit() {
+  out_.flush();
+  if (!out_) throw_input_error(path_, 0, "write failed");
+  out_.close();
+  rename_into_place(temp_path_, path_);
+  committed_ = true;
+}
+
+const Json& require_field(const Json& object, const char* key, const std::string& path,
+                          long line) {
+  if (!object.is_object()) throw_input_error(path, line, "expected a JSON object");
+  auto found = object.find(key);
+  if (found == object.end())
+    throw_input_error(path, line, std::string("missing field \"") + key + "\"");
+  return *found;
+}
+
+}  // namespace empo::io

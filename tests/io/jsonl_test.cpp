@@ -1,0 +1,52 @@
+#include "empo/io/jsonl.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "empo/io/error.h"
+#include "test_support.h"
+
+namespace empo::io {
+
+TEST(Jsonl, ReadsLinesAndSkipsBlank) {
+  auto dir = test::temp_dir("jsonl");
+  test::write_text(dir + "/a.jsonl", "{\"x\": 1}\n\n{\"x\": 2}\n");
+  std::vector<std::pair<int, long>> seen;
+  for_each_jsonl(dir + "/a.jsonl",
+                 [&](const Json& value, long line) { seen.push_back({value["x"].get<int>(), line}); });
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], (std::pair<int, long>{2, 3}));
+}
+
+TEST(Jsonl, BadLineNamesFileAndLine) {
+  auto dir = test::temp_dir("jsonl");
+  test::write_text(dir + "/a.jsonl", "{\"x\": 1}\n{oops\n");
+  try {
+    for_each_jsonl(dir + "/a.jsonl", [](const Json&, long) {});
+    FAIL() << "expected InputError";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("a.jsonl:2:"), std::string::npos) << error.what();
+  }
+}
+
+TEST(Jsonl, WriterLeavesNothingWithoutCommit) {
+  auto dir = test::temp_dir("jsonl");
+  test::write_text(dir + "/out.jsonl", "old\n");
+  {
+    JsonlWriter writer(dir + "/out.jsonl");
+    writer.write(Json{{"x", 1}});
+  }
+  EXPECT_EQ(test::read_text(dir + "/out.jsonl"), "old\n");
+  {
+    JsonlWriter writer(dir + "/out.jsonl");
+    writer.write(Json{{"x", 1}});
+    writer.commit();
+  }
+  EXPECT_EQ(test::read_text(dir + "/out.jsonl"), "{\"x\":1}\n");
+  int files = 0;
+  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+}  // namespace empo::io

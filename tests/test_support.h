@@ -1,0 +1,21 @@
+#pragma once
+// Shared helpers for tests: fixture paths, temp folders, running the empo binary.
+#include <string>
+
+namespace empo::test {
+
+std::string fixture(const std::string& relative);  // tests/fixtures/<relative>
+std::string source_path(const std::string& relative);  // <repo>/<relative>
+std::string temp_dir(const std::string& name);      // fresh empty folder per call
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+// Runs `empo <arguments>` through the shell.
+CommandResult run_empo(const std::string& arguments);
+
+void write_text(const std::string& path, const std::string& contents);
+std::string read_text(const std::string& path);
+
+}  // namespace empo::test
