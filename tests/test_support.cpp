@@ -23,9 +23,9 @@ std::string source_path(const std::string& relative) {
 
 std::string temp_dir(const std::string& name) {
   static std::atomic<int> counter{0};
-  auto path = std::filesystem::temp_directory_path() /
-              ("empo_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
-               name);
+  auto path =
+      std::filesystem::temp_directory_path() /
+      ("empo_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name);
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
   return path.string();
@@ -38,7 +38,8 @@ CommandResult run_empo(const std::string& arguments) {
   std::string output;
   std::array<char, 4096> buffer;
   size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    output.append(buffer.data(), n);
   int status = ::pclose(pipe);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return {code, output};

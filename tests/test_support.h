@@ -4,9 +4,9 @@
 
 namespace empo::test {
 
-std::string fixture(const std::string& relative);  // tests/fixtures/<relative>
+std::string fixture(const std::string& relative);      // tests/fixtures/<relative>
 std::string source_path(const std::string& relative);  // <repo>/<relative>
-std::string temp_dir(const std::string& name);      // fresh empty folder per call
+std::string temp_dir(const std::string& name);         // fresh empty folder per call
 
 struct CommandResult {
   int exit_code;

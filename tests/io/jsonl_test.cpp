@@ -13,8 +13,9 @@ TEST(Jsonl, ReadsLinesAndSkipsBlank) {
   auto dir = test::temp_dir("jsonl");
   test::write_text(dir + "/a.jsonl", "{\"x\": 1}\n\n{\"x\": 2}\n");
   std::vector<std::pair<int, long>> seen;
-  for_each_jsonl(dir + "/a.jsonl",
-                 [&](const Json& value, long line) { seen.push_back({value["x"].get<int>(), line}); });
+  for_each_jsonl(dir + "/a.jsonl", [&](const Json& value, long line) {
+    seen.push_back({value["x"].get<int>(), line});
+  });
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[1], (std::pair<int, long>{2, 3}));
 }

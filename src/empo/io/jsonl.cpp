@@ -12,8 +12,7 @@
 
 namespace empo::io {
 
-void for_each_jsonl(const std::string& path,
-                    const std::function<void(const Json&, long)>& visit) {
+void for_each_jsonl(const std::string& path, const std::function<void(const Json&, long)>& visit) {
   std::ifstream in(path);
   if (!in) throw_input_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
   std::string line;
@@ -63,22 +62,36 @@ void rename_into_place(const std::string& temp_path, const std::string& path) {
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, const std::string& contents) {
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write) {
   std::string temp_path = temp_path_for(path);
   {
     std::ofstream out(temp_path, std::ios::binary | std::ios::trunc);
     if (!out) throw_input_error(path, 0, std::string("cannot write: ") + std::strerror(errno));
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) {
+    try {
+      write(out);
+      out.flush();
+    } catch (...) {
+      out.close();
       std::remove(temp_path.c_str());
-      throw_input_error(path, 0, "write failed");
+      throw;
+    }
+    if (!out) {
+      out.close();
+      std::remove(temp_path.c_str());
+      throw_input_error(path, 0, "write failed (disk full?)");
     }
   }
   rename_into_place(temp_path, path);
 }
 
-JsonlWriter::JsonlWriter(std::string path) : path_(std::move(path)), temp_path_(temp_path_for(path_)) {
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  write_file_atomic(path, [&](std::ostream& out) {
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  });
+}
+
+JsonlWriter::JsonlWriter(std::string path)
+    : path_(std::move(path)), temp_path_(temp_path_for(path_)) {
   out_.open(temp_path_, std::ios::trunc);
   if (!out_) throw_input_error(path_, 0, std::string("cannot write: ") + std::strerror(errno));
 }
@@ -102,8 +115,7 @@ void JsonlWriter::commit() {
   committed_ = true;
 }
 
-const Json& require_field(const Json& object, const char* key, const std::string& path,
-                          long line) {
+const Json& require_field(const Json& object, const char* key, const std::string& path, long line) {
   if (!object.is_object()) throw_input_error(path, line, "expected a JSON object");
   auto found = object.find(key);
   if (found == object.end())

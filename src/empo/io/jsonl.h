@@ -19,7 +19,9 @@ void for_each_jsonl(const std::string& path, const std::function<void(const Json
 // Reads a whole file into memory; InputError when it cannot be read.
 std::string read_file(const std::string& path);
 
-// Writes file contents atomically: temp file in the same folder, fsync, rename.
+// Writes a file atomically: temp file in the same folder, fsync, rename; `path` is replaced
+// only when `write` has finished without error.
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);
 void write_file_atomic(const std::string& path, const std::string& contents);
 
 class JsonlWriter {

@@ -1,0 +1,91 @@
+#include "empo/model/logprobs.h"
+
+#include <cmath>
+
+namespace empo::model {
+
+namespace {
+
+at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& lm_head, double temperature) {
+  auto logits = at::matmul(hidden, lm_head.t()).to(at::kFloat);  // (n, V)
+  return temperature == 1.0 ? logits : logits / temperature;
+}
+
+class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* context, const at::Tensor& hidden,
+                            const at::Tensor& lm_head, const at::Tensor& targets,
+                            double temperature, int64_t chunk_rows) {
+    context->save_for_backward({hidden, lm_head, targets});
+    context->saved_data["temperature"] = temperature;
+    context->saved_data["chunk_rows"] = chunk_rows;
+    const int64_t N = hidden.size(0);
+    auto result = at::empty({N}, hidden.options().dtype(at::kFloat));
+    for (int64_t start = 0; start < N; start += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, N - start);
+      auto logits = chunk_logits(hidden.narrow(0, start, n), lm_head, temperature);  // (n, V)
+      auto picked = logits.gather(1, targets.narrow(0, start, n).unsqueeze(1)).squeeze(1);
+      result.narrow(0, start, n).copy_(picked - at::logsumexp(logits, 1));
+    }
+    return result;
+  }
+
+  // d logp_i / d logits_i = onehot(target_i) - softmax_i, scaled by 1/temperature.
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
+                                                 torch::autograd::variable_list grad_outputs) {
+    auto saved = context->get_saved_variables();
+    const auto& hidden = saved[0];
+    const auto& lm_head = saved[1];
+    const auto& targets = saved[2];
+    const double temperature = context->saved_data["temperature"].toDouble();
+    const int64_t chunk_rows = context->saved_data["chunk_rows"].toInt();
+    auto grad_output = grad_outputs[0].to(at::kFloat);  // (N)
+    const int64_t N = hidden.size(0);
+    auto grad_hidden = at::empty_like(hidden);
+    auto grad_head = at::zeros(lm_head.sizes(), lm_head.options().dtype(at::kFloat));
+    for (int64_t start = 0; start < N; start += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, N - start);
+      auto hidden_chunk = hidden.narrow(0, start, n);
+      auto probabilities = at::softmax(chunk_logits(hidden_chunk, lm_head, temperature), 1);
+      auto weight = grad_output.narrow(0, start, n).unsqueeze(1);  // (n, 1)
+      auto grad_logits = probabilities.mul_(weight).neg_();        // (n, V)
+      grad_logits.scatter_add_(1, targets.narrow(0, start, n).unsqueeze(1), weight);
+      if (temperature != 1.0) grad_logits.div_(temperature);
+      auto grad_logits_typed = grad_logits.to(hidden.scalar_type());
+      grad_hidden.narrow(0, start, n).copy_(at::matmul(grad_logits_typed, lm_head));
+      grad_head.add_(at::matmul(grad_logits.t(), hidden_chunk.to(at::kFloat)));
+    }
+    return {grad_hidden, grad_head.to(lm_head.scalar_type()), at::Tensor(), at::Tensor(),
+            at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor token_logprobs(const at::Tensor& hidden, const at::Tensor& lm_head,
+                          const at::Tensor& targets, double temperature, int64_t chunk_rows) {
+  return ChunkedLogprobs::apply(hidden, lm_head, targets.to(at::kLong), temperature, chunk_rows);
+}
+
+TokenStatistics token_statistics(const at::Tensor& hidden, const at::Tensor& lm_head,
+                                 const at::Tensor& targets, double temperature,
+                                 int64_t chunk_rows) {
+  at::NoGradGuard no_grad;
+  const int64_t N = hidden.size(0);
+  const double log_vocab = std::log(static_cast<double>(lm_head.size(0)));
+  auto options = hidden.options().dtype(at::kFloat);
+  TokenStatistics statistics{at::empty({N}, options), at::empty({N}, options),
+                             at::empty({N}, options)};
+  auto target_ids = targets.to(at::kLong);
+  for (int64_t start = 0; start < N; start += chunk_rows) {
+    const int64_t n = std::min(chunk_rows, N - start);
+    auto log_p = at::log_softmax(chunk_logits(hidden.narrow(0, start, n), lm_head, temperature), 1);
+    statistics.logprobs.narrow(0, start, n)
+        .copy_(log_p.gather(1, target_ids.narrow(0, start, n).unsqueeze(1)).squeeze(1));
+    statistics.entropy.narrow(0, start, n).copy_(-(log_p.exp() * log_p).sum(1));
+    statistics.self_certainty.narrow(0, start, n).copy_(-log_vocab - log_p.mean(1));
+  }
+  return statistics;
+}
+
+}  // namespace empo::model

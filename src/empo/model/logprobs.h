@@ -1,0 +1,25 @@
+#pragma once
+// Per-token log-probabilities of given targets without materialising (N, V) logits: rows are
+// processed in chunks, and the backward pass recomputes each chunk's softmax instead of
+// keeping it (V is 152k for Qwen; (B, T, V) in float32 would dwarf the model).
+#include <torch/torch.h>
+
+namespace empo::model {
+
+// log softmax(hidden @ lm_head^T / temperature)[target] per row, differentiable w.r.t. hidden
+// and lm_head. hidden (N, C), lm_head (V, C), targets (N) int64 -> (N) float32.
+at::Tensor token_logprobs(const at::Tensor& hidden, const at::Tensor& lm_head,
+                          const at::Tensor& targets, double temperature = 1.0,
+                          int64_t chunk_rows = 1024);
+
+struct TokenStatistics {
+  at::Tensor logprobs;        // (N) log p(target)
+  at::Tensor entropy;         // (N) H(p) in nats
+  at::Tensor self_certainty;  // (N) KL(uniform || p) = -log V - mean_v log p_v
+};
+// The same distribution's statistics without gradients (rewards and metrics).
+TokenStatistics token_statistics(const at::Tensor& hidden, const at::Tensor& lm_head,
+                                 const at::Tensor& targets, double temperature = 1.0,
+                                 int64_t chunk_rows = 1024);
+
+}  // namespace empo::model

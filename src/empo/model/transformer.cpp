@@ -1,0 +1,172 @@
+#include "empo/model/transformer.h"
+
+#include <limits>
+
+namespace empo::model {
+
+namespace {
+
+// HF's RMSNorm: statistics in float32, scale in the input dtype.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  auto x32 = x.to(at::kFloat);
+  auto variance = x32.pow(2).mean(-1, /*keepdim=*/true);
+  return weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
+}
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  return bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
+}
+
+struct Rotary {
+  at::Tensor cos;  // (B, 1, T, D)
+  at::Tensor sin;  // (B, 1, T, D)
+};
+
+Rotary rotary_tables(const at::Tensor& position_ids, int64_t head_dim, double theta,
+                     at::ScalarType dtype) {
+  auto exponents =
+      at::arange(0, head_dim, 2, at::TensorOptions().dtype(at::kLong).device(position_ids.device()))
+          .to(at::kFloat) /
+      static_cast<double>(head_dim);
+  auto inverse_frequency = 1.0 / at::pow(theta, exponents);                     // (D/2)
+  auto angles = position_ids.to(at::kFloat).unsqueeze(-1) * inverse_frequency;  // (B, T, D/2)
+  auto doubled = at::cat({angles, angles}, -1).unsqueeze(1);                    // (B, 1, T, D)
+  return {doubled.cos().to(dtype), doubled.sin().to(dtype)};
+}
+
+at::Tensor rotate_half(const at::Tensor& x) {
+  auto halves = x.chunk(2, -1);
+  return at::cat({-halves[1], halves[0]}, -1);
+}
+
+at::Tensor apply_rotary(const at::Tensor& x, const Rotary& rotary) {
+  return x * rotary.cos + rotate_half(x) * rotary.sin;
+}
+
+// Which keys each query may see: (B, 1, T, S) bool. Causal over slots, real keys only; a
+// query always sees its own slot so padding rows stay finite (their outputs are unused).
+at::Tensor attention_mask(const at::Tensor& key_mask, int64_t first_slot, int64_t T) {
+  const int64_t S = key_mask.size(1);
+  auto options = at::TensorOptions().dtype(at::kLong).device(key_mask.device());
+  auto query_slots = at::arange(first_slot, first_slot + T, options).unsqueeze(1);  // (T, 1)
+  auto key_slots = at::arange(0, S, options).unsqueeze(0);                          // (1, S)
+  auto causal = key_slots <= query_slots;                                           // (T, S)
+  auto own_slot = key_slots == query_slots;                                         // (T, S)
+  auto visible = causal.unsqueeze(0) & key_mask.to(at::kBool).unsqueeze(1);         // (B, T, S)
+  return (visible | own_slot.unsqueeze(0)).unsqueeze(1);
+}
+
+// Grouped-query attention without repeating keys/values: the H query heads are viewed as
+// Hkv groups of H/Hkv heads that share one key/value head.
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& mask) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+  const int64_t Hkv = k.size(1), S = k.size(2), groups = H / Hkv;
+  auto grouped_q = q.reshape({B, Hkv, groups * T, D});
+  auto scores = at::matmul(grouped_q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(D));
+  scores = scores.view({B, H, T, S});
+  scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+  auto weights = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());  // (B, H, T, S)
+  auto out = at::matmul(weights.view({B, Hkv, groups * T, S}), v);         // (B, Hkv, G*T, D)
+  return out.view({B, H, T, D});
+}
+
+at::Tensor attention_block(const ModelConfig& config, const LayerWeights& layer,
+                           const at::Tensor& x, const Rotary& rotary, const at::Tensor& mask,
+                           KVState* kv, size_t layer_index) {
+  const int64_t B = x.size(0), T = x.size(1), D = config.head_dim;
+  const int64_t H = config.num_attention_heads, Hkv = config.num_key_value_heads;
+  auto q = linear(x, layer.q_proj, layer.q_bias).view({B, T, H, D});    // (B, T, H, D)
+  auto k = linear(x, layer.k_proj, layer.k_bias).view({B, T, Hkv, D});  // (B, T, Hkv, D)
+  auto v = linear(x, layer.v_proj, layer.v_bias).view({B, T, Hkv, D});
+  if (config.qk_norm) {
+    q = rms_norm(q, layer.q_norm, config.rms_norm_eps);
+    k = rms_norm(k, layer.k_norm, config.rms_norm_eps);
+  }
+  q = apply_rotary(q.transpose(1, 2), rotary);  // (B, H, T, D)
+  k = apply_rotary(k.transpose(1, 2), rotary);  // (B, Hkv, T, D)
+  v = v.transpose(1, 2);
+  if (kv) {
+    const int64_t start = kv->length;
+    kv->keys[layer_index].narrow(2, start, T).copy_(k);
+    kv->values[layer_index].narrow(2, start, T).copy_(v);
+    k = kv->keys[layer_index].narrow(2, 0, start + T);
+    v = kv->values[layer_index].narrow(2, 0, start + T);
+  }
+  auto out = attention(q, k, v, mask).transpose(1, 2).reshape({B, T, H * D});
+  return linear(out, layer.o_proj, layer.o_bias);
+}
+
+at::Tensor mlp_block(const LayerWeights& layer, const at::Tensor& x) {
+  return at::linear(at::silu(at::linear(x, layer.gate_proj)) * at::linear(x, layer.up_proj),
+                    layer.down_proj);
+}
+
+}  // namespace
+
+at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState* kv,
+                          std::vector<at::Tensor>* hidden_states) {
+  const auto& config = model.config;
+  const auto& weights = model.weights;
+  const int64_t T = batch.input_ids.size(1);
+  const int64_t first_slot = kv ? kv->length : 0;
+  if (kv && first_slot + T > kv->capacity())
+    throw std::logic_error("KV cache overflow: " + std::to_string(first_slot + T) + " slots > " +
+                           std::to_string(kv->capacity()));
+  if (batch.key_mask.size(1) != first_slot + T)
+    throw std::logic_error("key_mask must cover the cached and the new slots");
+
+  auto x = at::embedding(weights.embed_tokens, batch.input_ids);  // (B, T, C)
+  auto rotary =
+      rotary_tables(batch.position_ids, config.head_dim, config.rope_theta, x.scalar_type());
+  auto mask = attention_mask(batch.key_mask, first_slot, T);  // (B, 1, T, S)
+  if (hidden_states) hidden_states->push_back(x);
+  for (size_t i = 0; i < weights.layers.size(); ++i) {
+    const auto& layer = weights.layers[i];
+    x = x + attention_block(config, layer, rms_norm(x, layer.input_norm, config.rms_norm_eps),
+                            rotary, mask, kv, i);
+    x = x + mlp_block(layer, rms_norm(x, layer.post_attention_norm, config.rms_norm_eps));
+    if (hidden_states && i + 1 < weights.layers.size()) hidden_states->push_back(x);
+  }
+  if (kv) kv->length += T;
+  x = rms_norm(x, weights.norm, config.rms_norm_eps);
+  if (hidden_states) hidden_states->push_back(x);
+  return x;
+}
+
+at::Tensor forward_logits(const Model& model, const ForwardBatch& batch, KVState* kv) {
+  auto hidden = forward_hidden(model, batch, kv);
+  return at::linear(hidden, model.weights.lm_head).to(at::kFloat);
+}
+
+at::Tensor positions_from_mask(const at::Tensor& attention_mask) {
+  return (attention_mask.to(at::kLong).cumsum(1) - 1).clamp_min(0);
+}
+
+ForwardBatch make_batch(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  return {input_ids.to(at::kLong), positions_from_mask(attention_mask),
+          attention_mask.to(at::kBool)};
+}
+
+KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity) {
+  const auto& config = model.config;
+  auto options = model.weights.embed_tokens.options().requires_grad(false);
+  KVState kv;
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    kv.keys.push_back(
+        at::zeros({batch_size, config.num_key_value_heads, capacity, config.head_dim}, options));
+    kv.values.push_back(
+        at::zeros({batch_size, config.num_key_value_heads, capacity, config.head_dim}, options));
+  }
+  return kv;
+}
+
+int64_t kv_bytes(const KVState& kv) {
+  int64_t bytes = 0;
+  for (size_t i = 0; i < kv.keys.size(); ++i)
+    bytes += kv.keys[i].numel() * kv.keys[i].element_size() +
+             kv.values[i].numel() * kv.values[i].element_size();
+  return bytes;
+}
+
+}  // namespace empo::model

@@ -1,0 +1,48 @@
+#pragma once
+// The decoder: one shared block (RMSNorm -> attention with RoPE and GQA -> RMSNorm -> SwiGLU)
+// with per-family switches from ModelConfig (q/k/v bias, q/k norm). Batches carry explicit
+// position ids and a key mask, so left and right padding both work.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "empo/model/weights.h"
+
+namespace empo::model {
+
+// Keys and values of earlier tokens, per layer, written in place as tokens arrive. Slot s of
+// every row holds the token fed at step s (rows are aligned; padding is masked, not removed).
+struct KVState {
+  std::vector<at::Tensor> keys;    // per layer (B, Hkv, capacity, D)
+  std::vector<at::Tensor> values;  // per layer (B, Hkv, capacity, D)
+  int64_t length = 0;              // filled slots
+  int64_t capacity() const { return keys.empty() ? 0 : keys[0].size(2); }
+};
+
+struct ForwardBatch {
+  at::Tensor input_ids;     // (B, T) int64
+  at::Tensor position_ids;  // (B, T) int64, RoPE positions
+  at::Tensor key_mask;      // (B, S) bool, S = kv.length + T: which slots hold real tokens
+};
+
+// Final-norm hidden states (B, T, C). With kv, the new tokens' keys/values are written to
+// slots [kv->length, kv->length + T) and kv->length advances. hidden_states, when given,
+// receives HF's output_hidden_states: the embeddings, each layer's output, and the last
+// entry after the final norm.
+at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState* kv = nullptr,
+                          std::vector<at::Tensor>* hidden_states = nullptr);
+
+// Logits (B, T, V) in float32. Only for small vocabularies or short T; training uses
+// token_logprobs (logprobs.h), which never materialises (B, T, V).
+at::Tensor forward_logits(const Model& model, const ForwardBatch& batch, KVState* kv = nullptr);
+
+// Batch helpers from an attention mask (B, T) of 0/1: positions = cumsum(mask) - 1 clamped
+// at 0 (HF's convention for left padding).
+at::Tensor positions_from_mask(const at::Tensor& attention_mask);
+ForwardBatch make_batch(const at::Tensor& input_ids, const at::Tensor& attention_mask);
+
+// An empty cache for B rows and `capacity` slots in the model's dtype/device.
+KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity);
+int64_t kv_bytes(const KVState& kv);
+
+}  // namespace empo::model

@@ -1,0 +1,83 @@
+#include "empo/model/transformer.h"
+
+#include <gtest/gtest.h>
+
+#include "golden.h"
+
+namespace empo::model {
+
+class TransformerGolden : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    model = load_model(test::fixture(GetParam() + "-tiny"));
+    goldens = test::load_goldens(GetParam());
+  }
+  Model model;
+  std::map<std::string, at::Tensor> goldens;
+};
+
+TEST_P(TransformerGolden, RightPaddedLogitsAndHiddenStates) {
+  auto mask = goldens["right_pad.attention_mask"];
+  auto batch = make_batch(goldens["right_pad.input_ids"], mask);
+  std::vector<at::Tensor> hidden_states;
+  at::NoGradGuard no_grad;
+  auto hidden = forward_hidden(model, batch, nullptr, &hidden_states);
+  auto logits = at::linear(hidden, model.weights.lm_head);
+  EXPECT_LE(test::max_abs_error_where(logits, goldens["right_pad.logits"], mask), 1e-4);
+  ASSERT_EQ(hidden_states.size(), model.config.num_hidden_layers + 1u);
+  for (size_t i = 0; i < hidden_states.size(); ++i) {
+    auto expected = goldens["right_pad.hidden_states." + std::to_string(i)];
+    EXPECT_LE(test::max_abs_error_where(hidden_states[i], expected, mask), 1e-4) << "layer " << i;
+  }
+}
+
+TEST_P(TransformerGolden, LeftPaddedLogitsWithExplicitPositions) {
+  auto mask = goldens["left_pad.attention_mask"];
+  ForwardBatch batch{goldens["left_pad.input_ids"], goldens["left_pad.position_ids"],
+                     mask.to(at::kBool)};
+  at::NoGradGuard no_grad;
+  auto logits = forward_logits(model, batch);
+  EXPECT_LE(test::max_abs_error_where(logits, goldens["left_pad.logits"], mask), 1e-4);
+  // positions_from_mask reproduces HF's cumsum(mask) - 1 at every real token.
+  auto derived = positions_from_mask(mask);
+  EXPECT_TRUE(derived.index({mask.to(at::kBool)})
+                  .equal(goldens["left_pad.position_ids"].index({mask.to(at::kBool)})));
+}
+
+TEST_P(TransformerGolden, CachedDecodingMatchesFullRecompute) {
+  auto mask = goldens["left_pad.attention_mask"];
+  auto ids = goldens["left_pad.input_ids"];
+  const int64_t B = ids.size(0), T = ids.size(1), split = T - 5;
+  at::NoGradGuard no_grad;
+  auto full = forward_logits(model, make_batch(ids, mask));
+  auto kv = allocate_kv(model, B, T);
+  auto positions = positions_from_mask(mask);
+  auto key_mask = mask.to(at::kBool);
+  forward_hidden(
+      model, {ids.narrow(1, 0, split), positions.narrow(1, 0, split), key_mask.narrow(1, 0, split)},
+      &kv);
+  for (int64_t t = split; t < T; ++t) {
+    auto step = forward_logits(
+        model, {ids.narrow(1, t, 1), positions.narrow(1, t, 1), key_mask.narrow(1, 0, t + 1)}, &kv);
+    EXPECT_LE((step.squeeze(1) - full.select(1, t)).abs().max().item<double>(), 1e-4) << t;
+  }
+  EXPECT_EQ(kv.length, T);
+}
+
+TEST_P(TransformerGolden, Bfloat16CheckpointLoadsIntoFloat32) {
+  auto bf16 = load_model(test::fixture(GetParam() + "-tiny/bf16"));
+  EXPECT_EQ(bf16.weights.embed_tokens.scalar_type(), at::kFloat);
+  // Same weights up to bf16 rounding: the f32 weights rounded to bf16 equal the loaded ones.
+  auto rounded = model.weights.layers[0].q_proj.to(at::kBFloat16).to(at::kFloat);
+  EXPECT_TRUE(rounded.equal(bf16.weights.layers[0].q_proj));
+  auto mask = goldens["right_pad.attention_mask"];
+  at::NoGradGuard no_grad;
+  auto logits = forward_logits(bf16, make_batch(goldens["right_pad.input_ids"], mask));
+  auto reference = goldens["right_pad.logits"];
+  double error = test::max_abs_error_where(logits, reference, mask);
+  EXPECT_LE(error, 0.05 * reference.abs().max().item<double>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, TransformerGolden, ::testing::Values("qwen2", "qwen3"));
+
+}  // namespace empo::model
