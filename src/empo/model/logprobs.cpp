@@ -1,6 +1,9 @@
 #include "empo/model/logprobs.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "empo/model/transformer.h"
 
 namespace empo::model {
 
@@ -86,6 +89,40 @@ TokenStatistics token_statistics(const at::Tensor& hidden, const at::Tensor& lm_
     statistics.self_certainty.narrow(0, start, n).copy_(-log_vocab - log_p.mean(1));
   }
   return statistics;
+}
+
+std::vector<std::vector<float>> sequence_logprobs(
+    const Model& model, const std::vector<std::vector<int64_t>>& sequences, int64_t batch_size) {
+  at::NoGradGuard no_grad;
+  std::vector<std::vector<float>> result(sequences.size());
+  auto device = model.weights.embed_tokens.device();
+  for (size_t first = 0; first < sequences.size(); first += batch_size) {
+    const size_t last = std::min(sequences.size(), first + static_cast<size_t>(batch_size));
+    int64_t T = 1;
+    for (size_t i = first; i < last; ++i) T = std::max<int64_t>(T, sequences[i].size());
+    const int64_t B = static_cast<int64_t>(last - first);
+    auto ids = at::zeros({B, T}, at::kLong);
+    auto mask = at::zeros({B, T}, at::kLong);
+    for (int64_t row = 0; row < B; ++row) {
+      const auto& sequence = sequences[first + row];
+      for (size_t t = 0; t < sequence.size(); ++t) {
+        ids[row][t] = sequence[t];
+        mask[row][t] = 1;
+      }
+    }
+    auto hidden = forward_hidden(model, make_batch(ids.to(device), mask.to(device)));  // (B, T, C)
+    if (T < 2) continue;
+    auto predicting = hidden.narrow(1, 0, T - 1).reshape({B * (T - 1), -1});
+    auto targets = ids.narrow(1, 1, T - 1).reshape({-1}).to(device);
+    auto logprobs = token_statistics(predicting, model.weights.lm_head, targets).logprobs;
+    logprobs = logprobs.view({B, T - 1}).to(at::kCPU).contiguous();
+    for (int64_t row = 0; row < B; ++row) {
+      const int64_t count = std::max<int64_t>(0, sequences[first + row].size() - 1);
+      const float* values = logprobs[row].data_ptr<float>();
+      result[first + row].assign(values, values + count);
+    }
+  }
+  return result;
 }
 
 }  // namespace empo::model

@@ -4,6 +4,10 @@
 // keeping it (V is 152k for Qwen; (B, T, V) in float32 would dwarf the model).
 #include <torch/torch.h>
 
+#include <vector>
+
+#include "empo/model/weights.h"
+
 namespace empo::model {
 
 // log softmax(hidden @ lm_head^T / temperature)[target] per row, differentiable w.r.t. hidden
@@ -21,5 +25,10 @@ struct TokenStatistics {
 TokenStatistics token_statistics(const at::Tensor& hidden, const at::Tensor& lm_head,
                                  const at::Tensor& targets, double temperature = 1.0,
                                  int64_t chunk_rows = 1024);
+
+// Teacher-forced scoring of whole token sequences: for each sequence, log p(x_t | x_<t) for
+// t = 1..T-1, computed in right-padded batches without gradients.
+std::vector<std::vector<float>> sequence_logprobs(
+    const Model& model, const std::vector<std::vector<int64_t>>& sequences, int64_t batch_size = 8);
 
 }  // namespace empo::model

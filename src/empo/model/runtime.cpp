@@ -1,0 +1,33 @@
+#include "empo/model/runtime.h"
+
+#include <thread>
+
+#include "empo/io/error.h"
+#include "empo/model/weights.h"
+
+namespace empo::model {
+
+void init_runtime(int threads) {
+  int count = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  at::set_num_threads(std::max(1, count));
+}
+
+at::Device parse_device(const std::string& name) {
+  if (name == "auto")
+    return torch::cuda::is_available() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+  try {
+    at::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available())
+      throw InputError("device \"" + name + "\": CUDA is not available in this build/machine");
+    return device;
+  } catch (const c10::Error&) {
+    throw InputError("unknown device \"" + name + "\" (expected cpu, cuda, cuda:N or auto)");
+  }
+}
+
+at::ScalarType compute_dtype(const std::string& name, const at::Device& device) {
+  if (name == "auto") return device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  return parse_dtype_name(name);
+}
+
+}  // namespace empo::model
