@@ -1,5 +1,6 @@
 #include "empo/model/runtime.h"
 
+#include <cstdlib>
 #include <thread>
 
 #include "empo/io/error.h"
@@ -9,6 +10,8 @@ namespace empo::model {
 
 void init_runtime(int threads) {
   int count = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (const char* variable = std::getenv("EMPO_THREADS"); variable && threads <= 0)
+    count = std::atoi(variable);
   at::set_num_threads(std::max(1, count));
 }
 

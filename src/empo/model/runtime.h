@@ -6,7 +6,8 @@
 
 namespace empo::model {
 
-// libtorch starts with one intra-op thread; use the machine's cores (or `threads` > 0).
+// libtorch starts with one intra-op thread; use `threads` > 0, else $EMPO_THREADS, else every
+// core of the machine.
 void init_runtime(int threads = 0);
 
 // "cpu", "cuda", "cuda:1" or "auto" (CUDA when available); InputError for anything else.

@@ -1,0 +1,24 @@
+#pragma once
+// Group-normalised advantages (GRPO): A_i = (r_i - mean of its group) / (std + eps), where the
+// std is the group's (scale_rewards = group), the whole batch's (batch) or 1 (none). The std
+// is the unbiased one, as torch.std computes it in TRL.
+#include <vector>
+
+#include "empo/rl/config.h"
+
+namespace empo::rl {
+
+inline constexpr double kAdvantageEpsilon = 1e-4;
+
+struct Advantages {
+  std::vector<double> values;         // (Q x G), group-major like the rewards
+  std::vector<bool> zero_std_groups;  // (Q): every reward of the group equal
+};
+
+// rewards.size() must be a multiple of group_size.
+Advantages compute_advantages(const std::vector<double>& rewards, int group_size,
+                              ScaleRewards scale);
+
+double unbiased_std(const double* values, size_t count);
+
+}  // namespace empo::rl

@@ -1,0 +1,105 @@
+#include "empo/rl/optimizer.h"
+
+#include <cmath>
+
+#include "empo/io/error.h"
+
+namespace empo::rl {
+
+AdamW::AdamW(std::vector<at::Tensor> parameters, const AdamWSettings& settings)
+    : parameters_(std::move(parameters)), settings_(settings) {
+  for (const auto& parameter : parameters_) {
+    // Moments in float32 even for bf16 weights: bf16 moments lose small updates.
+    exp_avg_.push_back(at::zeros(parameter.sizes(), parameter.options().dtype(at::kFloat)));
+    exp_avg_sq_.push_back(at::zeros(parameter.sizes(), parameter.options().dtype(at::kFloat)));
+  }
+}
+
+void AdamW::step(double lr) {
+  at::NoGradGuard no_grad;
+  ++steps_;
+  const double correction1 = 1.0 - std::pow(settings_.beta1, static_cast<double>(steps_));
+  const double correction2 = 1.0 - std::pow(settings_.beta2, static_cast<double>(steps_));
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    auto& parameter = parameters_[i];
+    if (!parameter.grad().defined()) continue;
+    auto grad = parameter.grad().to(at::kFloat);
+    auto weights = parameter.to(at::kFloat);
+    if (settings_.weight_decay != 0.0) weights.mul_(1.0 - lr * settings_.weight_decay);
+    exp_avg_[i].mul_(settings_.beta1).add_(grad, 1.0 - settings_.beta1);
+    exp_avg_sq_[i].mul_(settings_.beta2).addcmul_(grad, grad, 1.0 - settings_.beta2);
+    auto denominator = (exp_avg_sq_[i].sqrt() / std::sqrt(correction2)).add_(settings_.epsilon);
+    weights.addcdiv_(exp_avg_[i], denominator, -lr / correction1);
+    if (weights.data_ptr() != parameter.data_ptr()) parameter.copy_(weights);
+  }
+}
+
+void AdamW::zero_grad() {
+  for (auto& parameter : parameters_)
+    if (parameter.grad().defined()) parameter.mutable_grad().reset();
+}
+
+std::map<std::string, at::Tensor> AdamW::state() const {
+  std::map<std::string, at::Tensor> state;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    state["exp_avg." + std::to_string(i)] = exp_avg_[i];
+    state["exp_avg_sq." + std::to_string(i)] = exp_avg_sq_[i];
+  }
+  state["step"] = at::tensor({steps_}, at::kLong);
+  return state;
+}
+
+void AdamW::load_state(const std::map<std::string, at::Tensor>& state) {
+  at::NoGradGuard no_grad;
+  auto get = [&](const std::string& name, const at::Tensor& like) {
+    auto found = state.find(name);
+    if (found == state.end() || !found->second.sizes().equals(like.sizes()))
+      throw InputError("optimizer state: missing or mis-shaped \"" + name + "\"");
+    return found->second;
+  };
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    exp_avg_[i].copy_(get("exp_avg." + std::to_string(i), exp_avg_[i]));
+    exp_avg_sq_[i].copy_(get("exp_avg_sq." + std::to_string(i), exp_avg_sq_[i]));
+  }
+  auto step = state.find("step");
+  if (step == state.end()) throw InputError("optimizer state: missing \"step\"");
+  steps_ = step->second.item<int64_t>();
+}
+
+double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
+  at::NoGradGuard no_grad;
+  double squares = 0;
+  for (const auto& parameter : parameters)
+    if (parameter.grad().defined())
+      squares += parameter.grad().to(at::kFloat).pow(2).sum().item<double>();
+  const double norm = std::sqrt(squares);
+  if (max_norm > 0 && norm > max_norm) {
+    const double scale = max_norm / (norm + 1e-6);  // torch's clip_grad_norm_ formula
+    for (const auto& parameter : parameters)
+      if (parameter.grad().defined()) parameter.grad().mul_(scale);
+  }
+  return norm;
+}
+
+double scheduled_lr(double base_lr, LrSchedulerType type, long warmup_steps, long total_steps,
+                    long step) {
+  // transformers' schedules (get_*_schedule_with_warmup), evaluated at the number of
+  // optimizer steps already taken: warmup starts from 0.
+  if (type != LrSchedulerType::constant && step < warmup_steps)
+    return base_lr * static_cast<double>(step) /
+           static_cast<double>(std::max<long>(1, warmup_steps));
+  const double progress = static_cast<double>(step - warmup_steps) /
+                          static_cast<double>(std::max<long>(1, total_steps - warmup_steps));
+  switch (type) {
+    case LrSchedulerType::constant:
+    case LrSchedulerType::constant_with_warmup:
+      return base_lr;
+    case LrSchedulerType::linear:
+      return base_lr * std::max(0.0, 1.0 - progress);
+    case LrSchedulerType::cosine:
+      return base_lr * std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
+  }
+  return base_lr;
+}
+
+}  // namespace empo::rl

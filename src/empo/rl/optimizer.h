@@ -1,0 +1,50 @@
+#pragma once
+// AdamW with the exact update of torch.optim.AdamW, gradient-norm clipping and the learning
+// rate schedules, over plain tensors: its state is a map of tensors that checkpoints save and
+// restore bit for bit.
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "empo/rl/config.h"
+
+namespace empo::rl {
+
+struct AdamWSettings {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-8;
+  double weight_decay = 0.0;
+};
+
+class AdamW {
+ public:
+  AdamW(std::vector<at::Tensor> parameters, const AdamWSettings& settings);
+  // One update with the parameters' current .grad() at learning rate lr.
+  void step(double lr);
+  void zero_grad();
+  int64_t steps() const { return steps_; }
+
+  // exp_avg.<i>, exp_avg_sq.<i> and the step count, for checkpoints.
+  std::map<std::string, at::Tensor> state() const;
+  void load_state(const std::map<std::string, at::Tensor>& state);
+
+ private:
+  std::vector<at::Tensor> parameters_;
+  std::vector<at::Tensor> exp_avg_;
+  std::vector<at::Tensor> exp_avg_sq_;
+  AdamWSettings settings_;
+  int64_t steps_ = 0;
+};
+
+// Scales gradients so their global L2 norm is at most max_norm (0: no clipping); returns the
+// norm before clipping.
+double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm);
+
+// Learning rate at optimizer step `step` (0-based) of `total_steps`, with linear warmup.
+double scheduled_lr(double base_lr, LrSchedulerType type, long warmup_steps, long total_steps,
+                    long step);
+
+}  // namespace empo::rl

@@ -1,0 +1,63 @@
+#include "empo/rl/policy_loss.h"
+
+namespace empo::rl {
+
+namespace {
+
+// -min(rho A, clip(rho) A) elementwise; rho and A broadcast together.
+at::Tensor clipped_surrogate(const at::Tensor& ratio, const at::Tensor& advantages,
+                             const LossSettings& settings) {
+  auto clipped = ratio.clamp(1.0 - settings.epsilon, 1.0 + settings.epsilon_high);
+  return -at::min(ratio * advantages, clipped * advantages);
+}
+
+}  // namespace
+
+PolicyLossResult policy_loss(const PolicyLossInputs& inputs, const LossSettings& settings,
+                             const LossNormalizers& normalizers) {
+  const auto& mask = inputs.mask;                          // (N, K)
+  auto advantages = inputs.advantages.unsqueeze(1);        // (N, 1)
+  auto log_ratio = inputs.logprobs - inputs.old_logprobs;  // (N, K)
+  auto lengths = mask.sum(1).clamp_min(1.0);               // (N)
+  at::Tensor ratio;                                        // (N, K) or (N, 1)
+  if (settings.type == LossType::gspo) {
+    // Sequence-level importance ratio: exp of the mean token log-ratio.
+    ratio = ((log_ratio * mask).sum(1) / lengths).exp().unsqueeze(1);
+  } else {
+    ratio = log_ratio.exp();
+  }
+  auto per_token = clipped_surrogate(ratio, advantages, settings).expand_as(mask);  // (N, K)
+  at::Tensor kl;
+  if (settings.beta > 0.0) {
+    auto delta = inputs.ref_logprobs - inputs.logprobs;
+    kl = delta.exp() - delta - 1.0;  // k3 estimator, >= 0
+    per_token = per_token + settings.beta * kl;
+  }
+  at::Tensor loss;
+  switch (settings.type) {
+    case LossType::grpo:
+    case LossType::gspo:
+      loss = ((per_token * mask).sum(1) / lengths).sum() / normalizers.sequences;
+      break;
+    case LossType::dapo:
+    case LossType::bnpo:
+      loss = (per_token * mask).sum() / normalizers.tokens;
+      break;
+    case LossType::dr_grpo:
+      loss = (per_token * mask).sum() / (normalizers.sequences * normalizers.max_completion_length);
+      break;
+  }
+  PolicyLossResult result;
+  result.loss = loss;
+  at::NoGradGuard no_grad;
+  auto ratio_tokens = ratio.detach().expand_as(mask);
+  auto low = (ratio_tokens < 1.0 - settings.epsilon) & (advantages < 0);
+  auto high = (ratio_tokens > 1.0 + settings.epsilon_high) & (advantages > 0);
+  result.clipped_low = (low.to(at::kFloat) * mask).sum().item<double>();
+  result.clipped_high = (high.to(at::kFloat) * mask).sum().item<double>();
+  result.counted = mask.sum().item<double>();
+  if (kl.defined()) result.kl_sum = (kl.detach() * mask).sum().item<double>();
+  return result;
+}
+
+}  // namespace empo::rl

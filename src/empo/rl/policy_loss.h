@@ -1,0 +1,45 @@
+#pragma once
+// The clipped policy-gradient loss of the GRPO family (EMPO.md, "Policy loss and its knobs"):
+// per token -min(rho A, clip(rho, 1 - epsilon, 1 + epsilon_high) A) + beta k3, aggregated by
+// loss_type. Normalisers are passed in for the whole optimizer step, so splitting the batch
+// into micro-batches changes memory, never the gradient.
+#include <torch/torch.h>
+
+#include "empo/rl/config.h"
+
+namespace empo::rl {
+
+struct PolicyLossInputs {
+  at::Tensor logprobs;      // (N, K) current policy, with grad
+  at::Tensor old_logprobs;  // (N, K) the policy that sampled (no grad)
+  at::Tensor ref_logprobs;  // (N, K) frozen reference; undefined when beta == 0
+  at::Tensor advantages;    // (N)
+  at::Tensor mask;          // (N, K) float: 1 on completion tokens that count
+};
+
+struct LossNormalizers {
+  double sequences = 1;  // sequences in the step (grpo, gspo, dr_grpo)
+  double tokens = 1;     // masked tokens in the step (dapo) or in this rollout batch (bnpo)
+  double max_completion_length = 1;  // dr_grpo
+};
+
+struct LossSettings {
+  LossType type = LossType::grpo;
+  double epsilon = 0.2;
+  double epsilon_high = 0.2;
+  double beta = 0.0;
+};
+
+struct PolicyLossResult {
+  at::Tensor loss;  // scalar; this micro-batch's share of the step's loss
+  // Sums over this micro-batch's masked tokens (sequences for gspo), for metrics.
+  double clipped_low = 0;
+  double clipped_high = 0;
+  double kl_sum = 0;
+  double counted = 0;
+};
+
+PolicyLossResult policy_loss(const PolicyLossInputs& inputs, const LossSettings& settings,
+                             const LossNormalizers& normalizers);
+
+}  // namespace empo::rl
