@@ -136,6 +136,40 @@ const std::string& mixed_text() {
   return text;
 }
 
+// Text whose words rarely repeat (random syllable words, random ideographs, random numbers),
+// so nearly every word misses the word cache: the speed of the merge loop itself.
+const std::string& diverse_text() {
+  static const std::string text = [] {
+    static const std::vector<std::string> syllables = {
+        "ka",  "lo", "mi", "tre", "su", "van", "dor", "pel", "qui",  "zen", "bra", "ost",
+        "ung", "er", "al", "is",  "ph", "th",  "ck",  "ing", "tion", "ab",  "ex",  "ly"};
+    std::mt19937 random(99);
+    std::string out;
+    while (out.size() < (2u << 20)) {
+      int kind = static_cast<int>(random() % 10);
+      if (kind < 6) {
+        std::string word = random() % 3 == 0 ? " " : "";
+        int count = 1 + static_cast<int>(random() % 5);
+        for (int i = 0; i < count; ++i) word += pick(syllables, random);
+        out += " " + word;
+      } else if (kind < 9) {
+        int count = 2 + static_cast<int>(random() % 8);
+        for (int i = 0; i < count; ++i) {
+          auto code_point = 0x4E00 + static_cast<std::uint32_t>(random() % 0x51A5);
+          out += static_cast<char>(0xE0 | (code_point >> 12));
+          out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+          out += static_cast<char>(0x80 | (code_point & 0x3F));
+        }
+        out += "，";
+      } else {
+        out += " " + std::to_string(random()) + (random() % 2 ? "." : ",\n");
+      }
+    }
+    return out;
+  }();
+  return text;
+}
+
 // The whole text as one document.
 void BM_EncodeMixedDocument(benchmark::State& state) {
   const Tokenizer& tokenizer = qwen();
@@ -175,6 +209,17 @@ void BM_EncodeMixedShortTexts(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
 }
 BENCHMARK(BM_EncodeMixedShortTexts)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+void BM_EncodeDiverseWords(benchmark::State& state) {
+  const Tokenizer& tokenizer = qwen();
+  const std::string& text = diverse_text();
+  for (auto _ : state) {
+    auto ids = tokenizer.encode(text);
+    benchmark::DoNotOptimize(ids.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_EncodeDiverseWords)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 void BM_DecodeMixedDocument(benchmark::State& state) {
   const Tokenizer& tokenizer = qwen();

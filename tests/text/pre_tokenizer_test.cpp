@@ -77,6 +77,12 @@ TEST(PreTokenizer, ByteLevelWithRegexAndPrefixSpace) {
       Json{{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}});
   EXPECT_TRUE(gpt2.has_byte_level());
   EXPECT_EQ(split(gpt2, "Hello world 2024!"), (Pieces{" Hello", " world", " 2024", "!"}));
+  // The prefixed copies live in the state's arena, which each call starts afresh.
+  PreTokenized reused;
+  gpt2.split("one", reused);
+  gpt2.split("two", reused);
+  EXPECT_EQ(reused.arena.size(), 1u);
+  EXPECT_EQ(Pieces(reused.pieces.begin(), reused.pieces.end()), (Pieces{" two"}));
   auto plain = PreTokenizer::from_json(
       Json{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}});
   EXPECT_EQ(split(plain, "Hello world"), (Pieces{"Hello world"}));

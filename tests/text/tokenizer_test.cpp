@@ -159,7 +159,8 @@ TEST(QwenTokenizer, ConcurrentEncodingGivesTheSameIds) {
 
 TEST(IncrementalDecoder, MatchesFullDecodeWheneverThePrefixIsComplete) {
   std::string text =
-      "你好，世界！😀👍🏽 걥侢ٗ걥vェ🙊ƜҔヸゅɁLワϦ亭B😶 emoji ❤️ और "
+      "你好，世界！😀👍🏽 걥侢ٗ걥vェ🙊ƜҔヸゅɁLワϦ亭B😶 emoji ❤️ "
+      "और "
       "café";
   Ids ids = qwen().encode(text);
   IncrementalDecoder decoder(qwen());

@@ -371,7 +371,7 @@ bool PreTokenizer::has_byte_level() const {
 }
 
 void PreTokenizer::split(std::string_view text, PreTokenized& out) const {
-  out.pieces.clear();
+  out.clear();
   if (text.empty()) return;
   out.pieces.push_back(text);
   for (const auto& step : steps_) {

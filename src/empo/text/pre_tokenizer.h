@@ -83,7 +83,7 @@ class PreTokenizer {
   static PreTokenizer from_json(const nlohmann::json& node);
 
   // Replaces out.pieces with the pieces of `text` (valid UTF-8); empty pieces are dropped, as
-  // Hugging Face drops them.
+  // Hugging Face drops them. Pieces of an earlier call on `out` become invalid.
   void split(std::string_view text, PreTokenized& out) const;
 
   // Whether a ByteLevel step is present (a byte-level BPE needs one).
