@@ -1,0 +1,96 @@
+#include "empo/reward/judge.h"
+
+#include <cctype>
+#include <cmath>
+
+#include "empo/io/error.h"
+
+namespace empo::reward {
+
+namespace {
+
+std::string trim(const std::string& text) {
+  size_t begin = 0;
+  size_t end = text.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  return text.substr(begin, end - begin);
+}
+
+const char* const kPlaceholders[] = {"{question}", "{reference}", "{candidate}"};
+
+}  // namespace
+
+JudgeMode judge_mode_from_name(const std::string& name) {
+  if (name == "one_way") return JudgeMode::one_way;
+  if (name == "bidirectional") return JudgeMode::bidirectional;
+  throw InputError("unknown judge mode '" + name + "' (expected one_way or bidirectional)");
+}
+
+const std::string& default_judge_template() {
+  static const std::string text =
+      "Question: {question}\n\n"
+      "Reference answer: {reference}\n\n"
+      "Candidate answer: {candidate}\n\n"
+      "Does the candidate answer mean the same as the reference answer? Judge only whether "
+      "the two final answers are equivalent; do not solve the question again. Reply Yes or "
+      "No.\nDecision:";
+  return text;
+}
+
+Judge::Judge(YesNoScorer scorer, JudgeConfig config)
+    : scorer_(std::move(scorer)), config_(std::move(config)) {
+  if (!scorer_) throw InputError("judge: no scorer");
+  for (const char* placeholder : kPlaceholders) {
+    if (config_.prompt_template.find(placeholder) == std::string::npos) {
+      throw InputError(std::string("judge prompt template lacks ") + placeholder);
+    }
+  }
+}
+
+std::string Judge::prompt(const std::string& question, const std::string& reference,
+                          const std::string& candidate) const {
+  const std::string* values[] = {&question, &reference, &candidate};
+  const std::string& pattern = config_.prompt_template;
+  std::string out;
+  size_t i = 0;
+  while (i < pattern.size()) {
+    bool replaced = false;
+    for (int k = 0; k < 3 && !replaced; ++k) {
+      if (pattern.compare(i, std::char_traits<char>::length(kPlaceholders[k]), kPlaceholders[k]) ==
+          0) {
+        out += *values[k];
+        i += std::char_traits<char>::length(kPlaceholders[k]);
+        replaced = true;
+      }
+    }
+    if (!replaced) out += pattern[i++];
+  }
+  return out;
+}
+
+bool Judge::accepts(const std::string& question, const std::string& reference,
+                    const std::string& candidate) {
+  std::string left = trim(reference);
+  std::string right = trim(candidate);
+  if (left.empty() || right.empty()) return false;
+  if (left == right) return true;
+  ++scorer_calls_;
+  YesNoLogProbs scores = scorer_(prompt(question, left, right));
+  // NaN compares false: a broken score never joins answers.
+  return std::isfinite(scores.yes) && scores.yes > scores.no;
+}
+
+bool Judge::equivalent(const std::string& question, const std::string& a, const std::string& b) {
+  if (!accepts(question, a, b)) return false;
+  if (config_.mode == JudgeMode::one_way) return true;
+  return accepts(question, b, a);
+}
+
+EquivalencePredicate Judge::predicate(const std::string& question) {
+  return [this, question](const std::string& a, const std::string& b) {
+    return equivalent(question, a, b);
+  };
+}
+
+}  // namespace empo::reward

@@ -1,0 +1,68 @@
+#pragma once
+// Free-form equivalence through an LLM judge, without a model dependency: the caller plugs
+// in a scorer that runs one forward pass of a judge model on the verification prompt and
+// returns the log-probabilities of the next tokens " Yes" and " No". The judge accepts a
+// candidate when P(" Yes") > P(" No"), as the authors read their verifier.
+//
+// One-way: "is the candidate equivalent to the reference?" (the authors' use, with the
+// ground truth as reference). Bidirectional (the classic semantic-entropy rule, stricter):
+// both answers must accept each other. The empty answer is never equivalent; identical
+// answers are equivalent without a model call.
+#include <functional>
+#include <string>
+
+#include "empo/reward/cluster.h"
+
+namespace empo::reward {
+
+struct YesNoLogProbs {
+  double yes = 0;  // log P(" Yes" | prompt)
+  double no = 0;   // log P(" No" | prompt)
+};
+
+// One forward pass of the judge model on the full prompt text.
+using YesNoScorer = std::function<YesNoLogProbs(const std::string& prompt)>;
+
+enum class JudgeMode { one_way, bidirectional };
+
+// "one_way" or "bidirectional"; InputError otherwise.
+JudgeMode judge_mode_from_name(const std::string& name);
+
+// A verification prompt that ends where the model's next token is the decision; replace it
+// with the exact format a trained verifier expects. Placeholders: {question}, {reference},
+// {candidate}.
+const std::string& default_judge_template();
+
+struct JudgeConfig {
+  JudgeMode mode = JudgeMode::bidirectional;
+  std::string prompt_template = default_judge_template();
+};
+
+class Judge {
+ public:
+  // InputError when the template lacks one of the three placeholders.
+  explicit Judge(YesNoScorer scorer, JudgeConfig config = {});
+
+  // The template with its placeholders replaced (the inserted text is not scanned again).
+  std::string prompt(const std::string& question, const std::string& reference,
+                     const std::string& candidate) const;
+
+  // One direction: P(" Yes") > P(" No") on prompt(question, reference, candidate).
+  bool accepts(const std::string& question, const std::string& reference,
+               const std::string& candidate);
+
+  // By the configured mode; with one_way, `a` is the reference and `b` the candidate.
+  bool equivalent(const std::string& question, const std::string& a, const std::string& b);
+
+  // For cluster_with(): equivalence of two answers to `question`.
+  EquivalencePredicate predicate(const std::string& question);
+
+  long scorer_calls() const { return scorer_calls_; }
+
+ private:
+  YesNoScorer scorer_;
+  JudgeConfig config_;
+  long scorer_calls_ = 0;
+};
+
+}  // namespace empo::reward
