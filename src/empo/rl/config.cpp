@@ -418,6 +418,8 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       string_key("train_file", &C::train_file),
       eval_files_key(),
       string_key("output_dir", &C::output_dir),
+      bool_key("overwrite_output_dir", &C::overwrite_output_dir),
+      string_key("device", &C::device),
       enum_key("dtype", &C::dtype, kDtypes),
       string_key("system_prompt", &C::system_prompt),
       question_template_key(),

@@ -46,6 +46,10 @@ struct TrainConfig {
   std::string train_file;               // required: JSONL questions (see data/prompt_source.h)
   std::vector<std::string> eval_files;  // optional benchmarks evaluated by the trainer
   std::string output_dir = "runs/empo";
+  // A fresh run refuses an output_dir that already holds checkpoints unless this is set
+  // (then the old checkpoints and metrics are replaced); --resume continues one instead.
+  bool overwrite_output_dir = false;
+  std::string device = "auto";  // cpu | cuda | cuda:N | auto (CUDA when available)
   Dtype dtype = Dtype::automatic;
 
   // --- prompt

@@ -1,0 +1,142 @@
+// `empo generate`: batched sampling with the rollout engine.
+#include <filesystem>
+
+#include "command.h"
+#include "empo/generate/engine.h"
+#include "empo/generate/policy.h"
+#include "empo/io/error.h"
+#include "empo/io/jsonl.h"
+#include "empo/model/runtime.h"
+
+namespace {
+
+struct GenerateOptions {
+  std::string model, input, output, device = "auto", dtype = "auto";
+  int64_t n = 1, max_new_tokens = 256, top_k = 0, batch_size = 8;
+  double temperature = 1.0, top_p = 1.0, min_p = 0.0;
+  bool greedy = false;
+  uint64_t seed = 0;
+  std::string system_prompt;
+};
+
+std::vector<int64_t> read_prompt(const empo::io::Json& line, const std::string& path, long number,
+                                 const empo::model::Model& model,
+                                 const empo::generate::Policy* policy,
+                                 const empo::generate::PromptSettings& settings) {
+  using empo::throw_input_error;
+  if (!line.is_object()) throw_input_error(path, number, "expected a JSON object");
+  if (line.contains("prompt_ids")) {
+    std::vector<int64_t> ids;
+    const auto& values = line["prompt_ids"];
+    if (!values.is_array() || values.empty())
+      throw_input_error(path, number, "\"prompt_ids\" must be a non-empty array");
+    for (const auto& value : values) {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 ||
+          value.get<int64_t>() >= model.config.vocab_size)
+        throw_input_error(path, number, "token id " + value.dump() + " outside the vocabulary");
+      ids.push_back(value.get<int64_t>());
+    }
+    return ids;
+  }
+  if (!policy)
+    throw_input_error(path, number,
+                      "\"prompt\"/\"messages\" need a tokenizer.json in the model folder");
+  if (line.contains("prompt")) {
+    if (!line["prompt"].is_string()) throw_input_error(path, number, "\"prompt\" must be a string");
+    auto ids = policy->tokenizer.encode(line["prompt"].get<std::string>());
+    return std::vector<int64_t>(ids.begin(), ids.end());
+  }
+  if (line.contains("messages")) {
+    std::vector<empo::text::Message> messages;
+    if (!line["messages"].is_array())
+      throw_input_error(path, number, "\"messages\" must be an array");
+    for (const auto& message : line["messages"]) {
+      if (!message.is_object() || !message.contains("role") || !message.contains("content") ||
+          !message["role"].is_string() || !message["content"].is_string())
+        throw_input_error(path, number, "each message needs string \"role\" and \"content\"");
+      messages.push_back(
+          {message["role"].get<std::string>(), message["content"].get<std::string>()});
+    }
+    if (!settings.system_prompt.empty() && (messages.empty() || messages[0].role != "system"))
+      messages.insert(messages.begin(), {"system", settings.system_prompt});
+    return empo::generate::build_prompt(*policy, settings, messages);
+  }
+  throw_input_error(path, number, "expected \"prompt_ids\", \"prompt\" or \"messages\"");
+}
+
+void run_generate(const GenerateOptions& options) {
+  using namespace empo;
+  model::init_runtime();
+  auto device = model::parse_device(options.device);
+  model::LoadOptions load{model::compute_dtype(options.dtype, device), device};
+  std::optional<generate::Policy> policy;
+  model::Model plain;
+  const bool has_tokenizer = std::filesystem::exists(options.model + "/tokenizer.json");
+  if (has_tokenizer)
+    policy = generate::load_policy(options.model, load);
+  else
+    plain = model::load_model(options.model, load);
+  const model::Model& weights = policy ? policy->model : plain;
+  generate::PromptSettings settings;
+  settings.system_prompt = options.system_prompt;
+  std::vector<std::vector<int64_t>> prompts;
+  io::for_each_jsonl(options.input, [&](const io::Json& line, long number) {
+    prompts.push_back(
+        read_prompt(line, options.input, number, weights, policy ? &*policy : nullptr, settings));
+  });
+  generate::GenerationConfig config;
+  config.max_new_tokens = options.max_new_tokens;
+  config.num_samples = options.n;
+  config.prompts_per_batch = options.batch_size;
+  config.seed = options.seed;
+  config.sampling = {options.greedy, options.temperature, options.top_k, options.top_p,
+                     options.min_p};
+  config.eos_token_ids = weights.config.eos_token_ids;
+  generate::Completions completions;
+  if (policy) {
+    completions = generate::complete(*policy, prompts, config);
+  } else {
+    completions.samples =
+        generate::generate(weights, prompts, config, nullptr, {}, &completions.stats);
+  }
+  io::JsonlWriter writer(options.output);
+  for (size_t i = 0; i < completions.samples.size(); ++i) {
+    const auto& sample = completions.samples[i];
+    io::Json line{{"index", sample.prompt_index},
+                  {"sample", sample.sample_index},
+                  {"completion_ids", sample.tokens}};
+    if (policy) line["completion"] = completions.texts[i];
+    line["logprobs"] = sample.sampling_logprobs;
+    line["policy_logprobs"] = sample.policy_logprobs;
+    line["finish_reason"] = generate::finish_reason_name(sample.finish);
+    writer.write(line);
+  }
+  writer.commit();
+}
+
+void add_generate(CLI::App& app) {
+  auto options = std::make_shared<GenerateOptions>();
+  auto* command = app.add_subcommand("generate", "Sample completions with the KV-cache engine");
+  command->add_option("--model", options->model, "Hugging Face model folder")->required();
+  command->add_option("--input", options->input, "JSONL of prompt_ids / prompt / messages")
+      ->required();
+  command->add_option("--output", options->output, "output JSONL, one line per sample")->required();
+  command->add_option("--n", options->n, "samples per prompt")->check(CLI::PositiveNumber);
+  command->add_option("--max-new-tokens", options->max_new_tokens)->check(CLI::PositiveNumber);
+  command->add_flag("--greedy", options->greedy, "greedy decoding");
+  command->add_option("--temperature", options->temperature)->check(CLI::NonNegativeNumber);
+  command->add_option("--top-p", options->top_p)->check(CLI::Range(0.0, 1.0));
+  command->add_option("--top-k", options->top_k)->check(CLI::NonNegativeNumber);
+  command->add_option("--min-p", options->min_p)->check(CLI::Range(0.0, 1.0));
+  command->add_option("--seed", options->seed);
+  command->add_option("--batch-size", options->batch_size, "prompts prefilled together")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--system-prompt", options->system_prompt, "for \"messages\" input");
+  command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
+  command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");
+  command->callback([options] { run_generate(*options); });
+}
+
+EMPO_COMMAND(add_generate);
+
+}  // namespace

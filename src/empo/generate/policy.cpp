@@ -1,0 +1,100 @@
+#include "empo/generate/policy.h"
+
+#include <algorithm>
+
+#include "empo/io/error.h"
+#include "empo/model/transformer.h"
+
+namespace empo::generate {
+
+Policy load_policy(const std::string& folder, const model::LoadOptions& options) {
+  Policy policy{folder, model::load_model(folder, options), text::Tokenizer::load(folder), {}};
+  policy.chat = text::load_chat_template(folder, policy.tokenizer);
+  for (int64_t id : policy.model.config.eos_token_ids)
+    if (std::find(policy.chat.eos_ids.begin(), policy.chat.eos_ids.end(), id) ==
+        policy.chat.eos_ids.end())
+      policy.chat.eos_ids.push_back(static_cast<text::TokenId>(id));
+  return policy;
+}
+
+std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
+                                  const std::vector<text::Message>& messages) {
+  text::ChatTemplate chat = policy.chat;
+  if (settings.format) chat.format = *settings.format;
+  auto ids = text::render_chat_ids(chat, policy.tokenizer, messages, true);
+  return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
+                                  const data::Question& question) {
+  std::vector<text::Message> messages;
+  const std::string& system =
+      question.system_prompt.empty() ? settings.system_prompt : question.system_prompt;
+  if (!system.empty()) messages.push_back({"system", system});
+  messages.push_back({"user", data::apply_question_template(settings.question_template, question)});
+  auto ids = build_prompt(policy, settings, messages);
+  if (settings.max_prompt_length > 0 &&
+      static_cast<int64_t>(ids.size()) > settings.max_prompt_length)
+    throw InputError("question " + question.id + ": prompt is " + std::to_string(ids.size()) +
+                     " tokens, longer than max_prompt_length " +
+                     std::to_string(settings.max_prompt_length));
+  return ids;
+}
+
+Completions complete(const Policy& policy, const std::vector<std::vector<int64_t>>& prompts,
+                     GenerationConfig config, const std::vector<uint64_t>& prompt_seeds) {
+  for (auto id : policy.chat.eos_ids)
+    if (std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), id) ==
+        config.eos_token_ids.end())
+      config.eos_token_ids.push_back(id);
+  const auto& tokenizer = policy.tokenizer;
+  Decoder decode = [&tokenizer](const std::vector<int64_t>& ids) {
+    std::vector<text::TokenId> narrow(ids.begin(), ids.end());
+    return tokenizer.decode(narrow, true);
+  };
+  Completions result;
+  result.samples = generate(policy.model, prompts, config, decode, prompt_seeds, &result.stats);
+  for (const auto& sample : result.samples) result.texts.push_back(decode(sample.tokens));
+  return result;
+}
+
+namespace {
+
+// Ids of the first token of each spelling that the tokenizer knows.
+std::vector<int64_t> first_token_ids(const text::Tokenizer& tokenizer,
+                                     const std::vector<std::string>& spellings) {
+  std::vector<int64_t> ids;
+  for (const auto& spelling : spellings) {
+    auto encoded = tokenizer.encode(spelling);
+    if (!encoded.empty() &&
+        std::find(ids.begin(), ids.end(), static_cast<int64_t>(encoded[0])) == ids.end())
+      ids.push_back(encoded[0]);
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::function<std::pair<double, double>(const std::string& prompt)> yes_no_scorer(
+    const Policy& judge) {
+  auto yes = first_token_ids(judge.tokenizer, {"Yes", " Yes"});
+  auto no = first_token_ids(judge.tokenizer, {"No", " No"});
+  if (yes.empty() || no.empty())
+    throw InputError(judge.folder + ": the judge's tokenizer cannot spell Yes/No");
+  return [&judge, yes, no](const std::string& prompt) {
+    at::NoGradGuard no_grad;
+    auto ids = build_prompt(judge, PromptSettings{}, std::vector<text::Message>{{"user", prompt}});
+    auto device = judge.model.weights.embed_tokens.device();
+    auto input = at::tensor(ids, at::kLong).unsqueeze(0).to(device);
+    auto hidden =
+        model::forward_hidden(judge.model, model::make_batch(input, at::ones_like(input)));
+    auto logits = at::linear(hidden.select(1, input.size(1) - 1), judge.model.weights.lm_head);
+    auto log_p = at::log_softmax(logits.to(at::kFloat), -1).squeeze(0).to(at::kCPU);  // (V)
+    auto pooled = [&](const std::vector<int64_t>& choices) {
+      return at::logsumexp(log_p.index_select(0, at::tensor(choices, at::kLong)), 0).item<double>();
+    };
+    return std::make_pair(pooled(yes), pooled(no));
+  };
+}
+
+}  // namespace empo::generate

@@ -1,0 +1,60 @@
+#pragma once
+// A policy as users bring it: a Hugging Face folder with weights, tokenizer and chat format,
+// plus the path from a question to prompt ids and from prompts to decoded completions.
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "empo/data/prompt_source.h"
+#include "empo/generate/engine.h"
+#include "empo/model/weights.h"
+#include "empo/text/chat_template.h"
+#include "empo/text/tokenizer.h"
+
+namespace empo::generate {
+
+struct Policy {
+  std::string folder;
+  model::Model model;
+  text::Tokenizer tokenizer;
+  text::ChatTemplate chat;
+};
+
+// Weights, tokenizer.json and the chat format/EOS ids of a model folder.
+Policy load_policy(const std::string& folder, const model::LoadOptions& options);
+
+struct PromptSettings {
+  std::string system_prompt;  // empty: none (unless the question carries one)
+  std::string question_template = "{question}";
+  std::optional<text::ChatFormat> format;  // unset: the model folder's
+  int64_t max_prompt_length = 0;           // tokens; 0: no limit
+};
+
+// The chat-formatted prompt ids of a question, ending in the generation prompt. A prompt
+// longer than max_prompt_length is an InputError naming the question (never silently cut).
+std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
+                                  const data::Question& question);
+
+// The same for ready chat messages (`empo generate` input).
+std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
+                                  const std::vector<text::Message>& messages);
+
+struct Completions {
+  std::vector<Sample> samples;     // prompt-major: prompt i's G samples at [i*G, (i+1)*G)
+  std::vector<std::string> texts;  // decoded, special tokens skipped
+  GenerationStats stats;
+};
+
+// Generates with the policy's EOS ids (added to config.eos_token_ids) and decodes.
+Completions complete(const Policy& policy, const std::vector<std::vector<int64_t>>& prompts,
+                     GenerationConfig config, const std::vector<uint64_t>& prompt_seeds = {});
+
+// A judge model's answer to a yes/no question: the prompt is sent as a chat user turn, and
+// log P(Yes) / log P(No) of the first reply token are read from one forward pass ("Yes" and
+// " Yes" spellings are pooled).
+std::function<std::pair<double, double>(const std::string& prompt)> yes_no_scorer(
+    const Policy& judge);
+
+}  // namespace empo::generate

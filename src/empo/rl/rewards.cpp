@@ -1,0 +1,154 @@
+#include "empo/rl/rewards.h"
+
+#include <cmath>
+#include <map>
+
+#include "empo/io/error.h"
+#include "empo/reward/equivalence.h"
+
+namespace empo::rl {
+
+AnswerEquivalence math_equivalence(const reward::EquivalenceConfig& config) {
+  return {[config](const std::string&, const std::vector<std::string>& answers) {
+            return reward::cluster(answers, config);
+          },
+          [config](const std::string&, const std::string& answer, const std::string& golden) {
+            return reward::equivalent(answer, golden, config);
+          }};
+}
+
+AnswerEquivalence exact_equivalence() {
+  auto same = [](const std::string& a, const std::string& b) { return !a.empty() && a == b; };
+  return {[same](const std::string&, const std::vector<std::string>& answers) {
+            return reward::cluster_with(answers, same);
+          },
+          [same](const std::string&, const std::string& answer, const std::string& golden) {
+            return same(answer, golden);
+          }};
+}
+
+AnswerEquivalence judge_equivalence(std::shared_ptr<reward::Judge> judge) {
+  return {
+      [judge](const std::string& question, const std::vector<std::string>& answers) {
+        return reward::cluster_with(answers, judge->predicate(question));
+      },
+      [judge](const std::string& question, const std::string& answer, const std::string& golden) {
+        return !answer.empty() && judge->accepts(question, golden, answer);
+      }};
+}
+
+reward::AnswerConfig answer_config(const TrainConfig& config) {
+  reward::AnswerConfig answer;
+  answer.format = reward::answer_format_from_name(to_string(config.answer_extraction));
+  for (auto fallback : config.answer_fallbacks)
+    answer.fallbacks.push_back(reward::answer_fallback_from_name(to_string(fallback)));
+  return answer;
+}
+
+std::vector<std::string> golden_answers(const data::Question& question,
+                                        const reward::AnswerConfig& answer_config) {
+  std::vector<std::string> answers;
+  for (const auto& answer : question.answers) {
+    std::string comparable =
+        question.answer_from_solution ? reward::extract_answer(answer, answer_config) : answer;
+    if (!comparable.empty()) answers.push_back(comparable);
+  }
+  return answers;
+}
+
+int majority_cluster(const reward::Clustering& clustering,
+                     const std::vector<std::string>& answers) {
+  std::map<int, const std::string*> smallest;  // cluster -> its smallest answer
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (answers[i].empty()) continue;
+    int id = clustering.cluster_ids[i];
+    if (!smallest.count(id) || answers[i] < *smallest[id]) smallest[id] = &answers[i];
+  }
+  int best = -1;
+  for (const auto& [id, answer] : smallest) {
+    if (best < 0 || clustering.cluster_sizes[id] > clustering.cluster_sizes[best] ||
+        (clustering.cluster_sizes[id] == clustering.cluster_sizes[best] &&
+         *answer < *smallest[best]))
+      best = id;
+  }
+  return best;
+}
+
+BandVerdict entropy_band_verdict(double normalized_entropy, const EntropyBand& band) {
+  constexpr double kTolerance = 1e-9;  // H / log G of an all-distinct group is 1 up to rounding
+  if (normalized_entropy < band.low - kTolerance) return BandVerdict::below;
+  if (normalized_entropy > band.high + kTolerance) return BandVerdict::above;
+  return BandVerdict::keep;
+}
+
+namespace {
+
+bool matches_any(const AnswerEquivalence& equivalence, const std::string& question,
+                 const std::string& answer, const std::vector<std::string>& goldens) {
+  if (answer.empty()) return false;
+  for (const auto& golden : goldens)
+    if (equivalence.matches(question, answer, golden)) return true;
+  return false;
+}
+
+}  // namespace
+
+GroupScore score_group(const RewardSettings& settings, const data::Question& question,
+                       const std::vector<std::string>& completions,
+                       const std::vector<double>& token_signal,
+                       const AnswerEquivalence& equivalence) {
+  GroupScore score;
+  const size_t G = completions.size();
+  for (const auto& completion : completions)
+    score.answers.push_back(reward::extract_answer(completion, settings.answer));
+  score.clustering = equivalence.cluster(question.text, score.answers);
+  score.normalized_entropy =
+      G > 1 ? score.clustering.entropy / std::log(static_cast<double>(G)) : 0;
+  score.majority_cluster = majority_cluster(score.clustering, score.answers);
+
+  auto goldens = golden_answers(question, settings.answer);
+  if (!goldens.empty()) {
+    for (size_t i = 0; i < G; ++i)
+      score.correct.push_back(matches_any(equivalence, question.text, score.answers[i], goldens));
+    if (score.majority_cluster >= 0)
+      for (size_t i = 0; i < G; ++i)
+        if (score.clustering.cluster_ids[i] == score.majority_cluster) {
+          score.majority_correct = score.correct[i];
+          break;
+        }
+  }
+  if (settings.type == RewardType::supervised && goldens.empty())
+    throw InputError(
+        located(question.id, question.line,
+                "the supervised reward needs a golden answer and this question has none"));
+
+  for (size_t i = 0; i < G; ++i) {
+    const bool empty = score.answers[i].empty();
+    const int cluster = score.clustering.cluster_ids[i];
+    double value = 0;
+    switch (settings.type) {
+      case RewardType::empo:
+        value = empty ? settings.empty_answer_reward
+                      : static_cast<double>(score.clustering.cluster_sizes[cluster]) / G;
+        break;
+      case RewardType::ttrl:
+        value = empty                               ? settings.empty_answer_reward
+                : cluster == score.majority_cluster ? 1.0
+                                                    : 0.0;
+        break;
+      case RewardType::supervised:
+        value = empty ? settings.empty_answer_reward : score.correct[i] ? 1.0 : 0.0;
+        break;
+      case RewardType::self_certainty:
+        value = token_signal.at(i);
+        break;
+      case RewardType::token_entropy:
+        value = -token_signal.at(i);
+        break;
+    }
+    score.rewards.push_back(value);
+  }
+  return score;
+}
+
+}  // namespace empo::rl
