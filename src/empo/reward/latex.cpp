@@ -1255,6 +1255,8 @@ class Parser {
   }
 
   ex checked_power(const ex& base, const ex& exponent) {
+    // e^x is exp(x), so that e^{i\pi} = -1 and e^x and \exp(x) have one form.
+    if (base.is_equal(GiNaC::exp(ex(1)))) return GiNaC::exp(exponent);
     if (is_exactly_a<numeric>(exponent)) {
       const numeric& value = ex_to<numeric>(exponent);
       long double p = value.is_rational() ? std::fabs(value.numer().to_double()) : 1;

@@ -1,0 +1,222 @@
+#include "empo/reward/equivalence.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+
+#include "empo/io/jsonl.h"
+#include "test_support.h"
+
+namespace empo::reward {
+
+namespace {
+
+struct LabelledPair {
+  bool equivalent;
+  std::string a;
+  std::string b;
+  int line;
+};
+
+// tests/fixtures/reward/equivalence_pairs.tsv: label<TAB>a<TAB>b, "<empty>" for "".
+std::vector<LabelledPair> labelled_pairs() {
+  std::ifstream in(test::fixture("reward/equivalence_pairs.tsv"));
+  std::vector<LabelledPair> pairs;
+  std::string line;
+  int number = 0;
+  auto cell = [](const std::string& text) { return text == "<empty>" ? std::string() : text; };
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty() || line[0] == '#') continue;
+    size_t first = line.find('\t');
+    size_t second = line.find('\t', first + 1);
+    if (first == std::string::npos || second == std::string::npos) {
+      ADD_FAILURE() << "pairs file line " << number << " lacks two tabs";
+      continue;
+    }
+    pairs.push_back({line[0] == '1', cell(line.substr(first + 1, second - first - 1)),
+                     cell(line.substr(second + 1)), number});
+  }
+  return pairs;
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// The same answer written differently: \dfrac -> \frac, \left( \right) dropped, and extra
+// spaces around '+', '=' and before every command.
+std::string rewritten(const std::string& answer) {
+  std::string text = replace_all(answer, "\\dfrac", "\\frac");
+  text = replace_all(text, "\\left(", "(");
+  text = replace_all(text, "\\right)", ")");
+  std::string out = "  ";
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\\' && i + 1 < text.size()) {
+      out += " \\";
+      out += text[++i];
+    } else if (c == '+' || c == '=') {
+      out += std::string(" ") + c + " ";
+    } else {
+      out += c;
+    }
+  }
+  return out + " ";
+}
+
+std::vector<std::string> benchmark_ground_truths() {
+  std::vector<std::string> answers;
+  for (const char* name : {"aime24", "amc23", "math500", "minerva_math", "olympiadbench"}) {
+    std::string path = test::fixture(std::string("reward/benchmarks/") + name + ".jsonl");
+    io::for_each_jsonl(path, [&](const io::Json& row, long) {
+      for (const auto& answer : row.at("reward_model").at("ground_truth")) {
+        answers.push_back(answer.get<std::string>());
+      }
+    });
+  }
+  return answers;
+}
+
+std::string repeat(const std::string& text, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += text;
+  return out;
+}
+
+}  // namespace
+
+TEST(Equivalence, LabelledPairs) {
+  std::vector<LabelledPair> pairs = labelled_pairs();
+  ASSERT_GE(pairs.size(), 150u);
+  int positives = 0;
+  for (const LabelledPair& pair : pairs) {
+    positives += pair.equivalent;
+    EXPECT_EQ(equivalent(pair.a, pair.b), pair.equivalent)
+        << "line " << pair.line << ": [" << pair.a << "] vs [" << pair.b << "]\n  "
+        << describe(parse_answer(pair.a)) << "\n  " << describe(parse_answer(pair.b));
+    EXPECT_EQ(equivalent(pair.b, pair.a), pair.equivalent) << "not symmetric, line " << pair.line;
+  }
+  EXPECT_GE(positives, 50);
+  EXPECT_GE(static_cast<int>(pairs.size()) - positives, 50);
+}
+
+// Every ground truth of the five benchmarks parses, equals itself and a rewritten form.
+TEST(Equivalence, BenchmarkGroundTruthsParseAndMatchTheirRewrites) {
+  std::vector<std::string> answers = benchmark_ground_truths();
+  ASSERT_EQ(answers.size(), 1517u);
+  int math = 0;
+  int text = 0;
+  int choice = 0;
+  for (const std::string& answer : answers) {
+    MathValue value = parse_answer(answer);
+    ASSERT_NE(value.kind, ValueKind::empty) << answer;
+    ASSERT_NE(value.kind, ValueKind::invalid) << answer << ": " << value.text;
+    if (is_math(value)) ++math;
+    if (value.kind == ValueKind::text) ++text;
+    if (value.kind == ValueKind::choice) ++choice;
+    EXPECT_TRUE(equivalent(answer, answer)) << answer;
+    std::string other = rewritten(answer);
+    EXPECT_TRUE(equivalent(answer, other)) << "[" << answer << "] vs [" << other << "]";
+    EXPECT_TRUE(equivalent(other, answer)) << "[" << other << "] vs [" << answer << "]";
+  }
+  std::cout << "[ coverage ] of " << answers.size() << " ground truths: " << math
+            << " parse as math, " << choice << " as a choice letter, " << text
+            << " fall back to text\n";
+  EXPECT_EQ(math + text + choice, static_cast<int>(answers.size()));
+  EXPECT_GE(math, 1400);
+}
+
+TEST(Equivalence, ToleranceIsConfigurable) {
+  EXPECT_FALSE(equivalent("0.33", "\\frac{1}{3}"));
+  EquivalenceConfig loose;
+  loose.relative_tolerance = 0.02;
+  EXPECT_TRUE(equivalent("0.33", "\\frac{1}{3}", loose));
+  EXPECT_TRUE(equivalent("\\pi", "3.14", loose));
+  EXPECT_FALSE(equivalent("99", "100", loose));  // integers stay exact
+}
+
+TEST(Equivalence, RandomPointsAreDeterministic) {
+  EquivalenceConfig config;
+  for (uint64_t seed : {1ULL, 2ULL, 12345ULL}) {
+    config.seed = seed;
+    for (int repeat_index = 0; repeat_index < 3; ++repeat_index) {
+      EXPECT_TRUE(equivalent("\\frac{x^2-1}{x-1}", "x+1", config));
+      EXPECT_FALSE(equivalent("x^2", "x^3", config));
+    }
+  }
+}
+
+TEST(Equivalence, SymbolicCheckCatchesFloatingPointCancellation) {
+  // At any random point the two sides differ by rounding of 10^30-sized terms; the exact
+  // difference is zero.
+  EXPECT_TRUE(equivalent("(x+10^{30})^2 - 10^{60} - 2 \\cdot 10^{30} x", "x^2"));
+}
+
+TEST(Equivalence, VerdictsAndEmptyAnswers) {
+  EXPECT_EQ(compare_answers("1/2", "0.5"), Verdict::equivalent);
+  EXPECT_EQ(compare_answers("1/2", "0.6"), Verdict::different);
+  EXPECT_EQ(compare_answers("", ""), Verdict::different);
+  EXPECT_EQ(compare_answers("", "x"), Verdict::different);
+  EXPECT_EQ(compare_answers("10^{10^{10^{10}}}", "10^{10^{10^{10}}}"), Verdict::bound_exceeded);
+}
+
+TEST(Equivalence, AdversarialInputsFinishWithinTheBound) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"10^{10^{10^{10}}}", "10^{10^{10^{10}}}"},
+      {"10^10^10^10", "1"},
+      {"(10^6)!", "(10^6)!"},
+      {repeat("(", 10000) + "1" + repeat(")", 10000), "1"},
+      {repeat("\\sqrt{", 10000) + "2" + repeat("}", 10000), "2"},
+      {repeat("x+", 20000) + "x", "20001x"},
+      {repeat("x", 200 * 1024), "x"},
+      {"(x+y+z)^{100}", "2(x+y+z)^{100}"},
+      {"(10^{2000}+x)^{1999}", "2(10^{2000}+x)^{1999}"},
+      {"(\\sqrt{2}+1)^{1999}", "2(\\sqrt{2}+1)^{1999}"},
+      {"\\sin(10^{1999})", "0"},
+      {"e^{e^{e^{100}}}", "e^{e^{e^{100}}}+1"},
+      {"\\frac{1}{a+b+c+d+f+g+1}+\\frac{1}{a+b+c+d+f+g+2}+\\frac{1}{a+b+c+d+f+g+3}",
+       "\\frac{1}{a+b+c+d+f+g+4}"},
+      {repeat("9", 2000) + repeat("\\cdot " + repeat("9", 1999), 49), "1"},
+  };
+  EquivalenceConfig config;
+  config.time_limit_ms = 50;
+  for (const auto& [a, b] : cases) {
+    auto started = std::chrono::steady_clock::now();
+    Verdict verdict = compare_answers(a, b, config);
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    // A hang guard with room for a loaded machine, not a benchmark.
+    EXPECT_LT(ms, 1000.0) << a.substr(0, 50);
+    if (a.size() > 100 * 1024 || a.find("10^{10") != std::string::npos ||
+        a.find("(10^6)!") != std::string::npos) {
+      EXPECT_EQ(verdict, Verdict::bound_exceeded) << a.substr(0, 50);
+    }
+  }
+  // 10^4-deep nesting is past the depth bound: never equal, even to itself.
+  std::string deep = repeat("(", 10000) + "1" + repeat(")", 10000);
+  EXPECT_FALSE(equivalent(deep, deep));
+  EXPECT_FALSE(equivalent("\\sin(10^{1999})", "0"));  // CLN cannot evaluate this point
+}
+
+TEST(Equivalence, TimeLimitExceededIsNotEquivalent) {
+  EquivalenceConfig config;
+  config.time_limit_ms = 1e-6;
+  EXPECT_EQ(compare_answers(repeat("x+", 3000) + "x", "3001x", config), Verdict::bound_exceeded);
+  config.time_limit_ms = 0;  // no limit
+  EXPECT_EQ(compare_answers(repeat("x+", 3000) + "x", "3001x", config), Verdict::equivalent);
+}
+
+TEST(Equivalence, DivisionByZeroIsHandled) {
+  EXPECT_FALSE(equivalent("\\frac{1}{0}", "0"));
+  EXPECT_FALSE(equivalent("\\frac{1}{0}", "\\infty"));
+  EXPECT_FALSE(equivalent("\\frac{1}{x-x}", "1"));
+}
+
+}  // namespace empo::reward

@@ -1,0 +1,125 @@
+#include "empo/reward/judge.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "empo/io/error.h"
+
+namespace empo::reward {
+
+namespace {
+
+// A stand-in for the judge model's forward pass: log-probabilities of " Yes" and " No"
+// looked up by the exact prompt text (a prompt it was not given scores as a clear "No").
+// It tests the judge's logic: prompt construction, the decision rule and the modes.
+class TableScorer {
+ public:
+  void set(const std::string& prompt, double yes, double no) { table_[prompt] = {yes, no}; }
+
+  YesNoLogProbs operator()(const std::string& prompt) {
+    ++calls;
+    auto found = table_.find(prompt);
+    if (found == table_.end()) return {std::log(0.1), std::log(0.9)};
+    return found->second;
+  }
+
+  int calls = 0;
+
+ private:
+  std::map<std::string, YesNoLogProbs> table_;
+};
+
+const std::string kQuestion = "What is the capital of France?";
+
+}  // namespace
+
+TEST(Judge, PromptFillsPlaceholdersOnce) {
+  JudgeConfig config;
+  config.prompt_template = "Q={question} R={reference} C={candidate} again {question}";
+  Judge judge([](const std::string&) { return YesNoLogProbs{}; }, config);
+  EXPECT_EQ(judge.prompt("q", "r {candidate}", "c"), "Q=q R=r {candidate} C=c again q");
+  std::string standard = Judge([](const std::string&) {
+                           return YesNoLogProbs{};
+                         }).prompt(kQuestion, "Paris", "paris, France");
+  EXPECT_NE(standard.find(kQuestion), std::string::npos);
+  EXPECT_NE(standard.find("Paris"), std::string::npos);
+  EXPECT_NE(standard.find("paris, France"), std::string::npos);
+  EXPECT_EQ(standard.find("{question}"), std::string::npos);
+}
+
+TEST(Judge, RejectsTemplatesWithoutPlaceholdersAndMissingScorer) {
+  JudgeConfig config;
+  config.prompt_template = "{question} {reference}";
+  EXPECT_THROW(Judge([](const std::string&) { return YesNoLogProbs{}; }, config), InputError);
+  EXPECT_THROW(Judge(YesNoScorer{}), InputError);
+  EXPECT_EQ(judge_mode_from_name("one_way"), JudgeMode::one_way);
+  EXPECT_EQ(judge_mode_from_name("bidirectional"), JudgeMode::bidirectional);
+  EXPECT_THROW(judge_mode_from_name("both"), InputError);
+}
+
+TEST(Judge, DecisionFollowsTheLogProbabilities) {
+  TableScorer table;
+  Judge probe([&](const std::string& prompt) { return table(prompt); });
+  table.set(probe.prompt(kQuestion, "Paris", "paris"), std::log(0.7), std::log(0.3));
+  table.set(probe.prompt(kQuestion, "Paris", "Lyon"), std::log(0.2), std::log(0.8));
+  table.set(probe.prompt(kQuestion, "Paris", "tie"), -1.0, -1.0);
+  table.set(probe.prompt(kQuestion, "Paris", "nan"), std::nan(""), -1.0);
+  table.set(probe.prompt(kQuestion, "Paris", "no mass"), -std::numeric_limits<double>::infinity(),
+            -std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(probe.accepts(kQuestion, "Paris", "paris"));
+  EXPECT_FALSE(probe.accepts(kQuestion, "Paris", "Lyon"));
+  EXPECT_FALSE(probe.accepts(kQuestion, "Paris", "tie"));  // P(Yes) must exceed P(No)
+  EXPECT_FALSE(probe.accepts(kQuestion, "Paris", "nan"));
+  EXPECT_FALSE(probe.accepts(kQuestion, "Paris", "no mass"));
+  EXPECT_EQ(table.calls, 5);
+}
+
+TEST(Judge, EmptyNeverMatchesAndIdenticalNeedsNoCall) {
+  TableScorer table;
+  Judge judge([&](const std::string& prompt) { return table(prompt); });
+  table.set(judge.prompt(kQuestion, "", ""), 0.0, -10.0);
+  EXPECT_FALSE(judge.equivalent(kQuestion, "", ""));
+  EXPECT_FALSE(judge.equivalent(kQuestion, "Paris", " "));
+  EXPECT_TRUE(judge.equivalent(kQuestion, "Paris", " Paris "));
+  EXPECT_EQ(table.calls, 0);
+  EXPECT_EQ(judge.scorer_calls(), 0);
+}
+
+TEST(Judge, OneWayAndBidirectionalModes) {
+  TableScorer table;
+  JudgeConfig one_way_config;
+  one_way_config.mode = JudgeMode::one_way;
+  Judge one_way([&](const std::string& prompt) { return table(prompt); }, one_way_config);
+  Judge both([&](const std::string& prompt) { return table(prompt); });
+  // "France's capital, Paris" accepts "Paris" as equivalent, not the other way round.
+  table.set(one_way.prompt(kQuestion, "Paris", "France's capital, Paris"), -0.1, -2.5);
+  table.set(one_way.prompt(kQuestion, "France's capital, Paris", "Paris"), -2.5, -0.1);
+  EXPECT_TRUE(one_way.equivalent(kQuestion, "Paris", "France's capital, Paris"));
+  EXPECT_FALSE(one_way.equivalent(kQuestion, "France's capital, Paris", "Paris"));
+  EXPECT_FALSE(both.equivalent(kQuestion, "Paris", "France's capital, Paris"));
+  EXPECT_FALSE(both.equivalent(kQuestion, "France's capital, Paris", "Paris"));
+  table.set(one_way.prompt(kQuestion, "France's capital, Paris", "Paris"), -0.2, -1.9);
+  EXPECT_TRUE(both.equivalent(kQuestion, "Paris", "France's capital, Paris"));
+  EXPECT_EQ(both.scorer_calls(), 5);  // the first direction fails fast once
+}
+
+TEST(Judge, DrivesClustering) {
+  TableScorer table;
+  Judge judge([&](const std::string& prompt) { return table(prompt); });
+  auto agree = [&](const std::string& a, const std::string& b) {
+    table.set(judge.prompt(kQuestion, a, b), -0.1, -3.0);
+    table.set(judge.prompt(kQuestion, b, a), -0.1, -3.0);
+  };
+  agree("Paris", "The city of Paris");
+  agree("The city of Paris", "paris");
+  std::vector<std::string> answers = {"paris", "Lyon", "Paris", "", "The city of Paris", "Lyon"};
+  Clustering clustering = cluster_with(answers, judge.predicate(kQuestion));
+  // Paris ~ The city of Paris ~ paris by transitive closure; Lyon alone; the empty answer alone.
+  EXPECT_EQ(clustering.cluster_ids, (std::vector<int>{0, 1, 0, 2, 0, 1}));
+  EXPECT_EQ(clustering.cluster_sizes, (std::vector<int>{3, 2, 1}));
+}
+
+}  // namespace empo::reward
