@@ -238,6 +238,7 @@ enum class Tok {
   subscript,
   factorial,
   equals,
+  approx,
   less,
   less_equal,
   greater,
@@ -505,7 +506,8 @@ class Lexer {
                                                           {"\xC2\xB0", Tok::degree},
                                                           {"\xE2\x88\x9A", Tok::sqrt},
                                                           {"\xC2\xB1", Tok::plus_minus},
-                                                          {"\xE2\x88\xAA", Tok::cup}};
+                                                          {"\xE2\x88\xAA", Tok::cup},
+                                                          {"\xE2\x89\x88", Tok::approx}};
     for (const auto& [bytes, type] : symbols) {
       if (at(i_, bytes)) {
         i_ += std::char_traits<char>::length(bytes);
@@ -741,7 +743,7 @@ class Lexer {
                                                       {"geqslant", Tok::greater_equal},
                                                       {"lt", Tok::less},
                                                       {"gt", Tok::greater},
-                                                      {"approx", Tok::equals},
+                                                      {"approx", Tok::approx},
                                                       {"emptyset", Tok::empty_set},
                                                       {"varnothing", Tok::empty_set},
                                                       {"vert", Tok::bar},
@@ -946,8 +948,8 @@ class Parser {
   }
 
   static bool is_relation(Tok type) {
-    return type == Tok::equals || type == Tok::in || type == Tok::less || type == Tok::less_equal ||
-           type == Tok::greater || type == Tok::greater_equal;
+    return type == Tok::equals || type == Tok::approx || type == Tok::in || type == Tok::less ||
+           type == Tok::less_equal || type == Tok::greater || type == Tok::greater_equal;
   }
 
   // Index just past the group opening at `i` (brace or parenthesis), or `i` when unclosed.
@@ -1011,8 +1013,18 @@ class Parser {
   MathValue build_relation(const Sides& relation) {
     const std::vector<MathValue>& sides = relation.values;
     const std::vector<Tok>& ops = relation.ops;
-    bool all_equal = std::all_of(ops.begin(), ops.end(),
-                                 [](Tok op) { return op == Tok::equals || op == Tok::in; });
+    auto is_equality = [](Tok op) {
+      return op == Tok::equals || op == Tok::approx || op == Tok::in;
+    };
+    bool all_equal = std::all_of(ops.begin(), ops.end(), is_equality);
+    auto approx = std::find(ops.begin(), ops.end(), Tok::approx);
+    if (all_equal && approx != ops.end()) {
+      // "5\sqrt{3} \approx 8.66" and "x = 5\sqrt{3} \approx 8.66" mean 5\sqrt{3}; only
+      // "x \approx 8.66" has nothing better than the approximation.
+      size_t side = static_cast<size_t>(approx - ops.begin());
+      if (side == 0 && lone_variable_side(relation, 0)) side = 1;
+      return sides[side];
+    }
     if (all_equal) {
       // "x = 5", "f(x) = x+1", "x \in [1,2]", "2+3 = 5": the answer is the last side.
       bool lone_left = lone_variable_side(relation, 0);
@@ -1028,8 +1040,7 @@ class Parser {
       equation.kind = ValueKind::equation;
       return equation;
     }
-    bool any_equal = std::any_of(ops.begin(), ops.end(),
-                                 [](Tok op) { return op == Tok::equals || op == Tok::in; });
+    bool any_equal = std::any_of(ops.begin(), ops.end(), is_equality);
     if (any_equal) throw SyntaxError("equation mixed with inequality");
     for (const MathValue& side : sides) expr_of(side);
     auto ascending = [](Tok op) { return op == Tok::less || op == Tok::less_equal; };
