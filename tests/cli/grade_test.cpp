@@ -23,13 +23,13 @@ std::vector<Json> read_jsonl(const std::string& path) {
   return lines;
 }
 
-std::string quoted(const std::string& path) {
+std::string shell_quoted(const std::string& path) {
   return "'" + path + "'";
 }
 
 CommandResult run(const std::string& command, const std::string& dir) {
-  return run_empo(command + " --input " + quoted(dir + "/in.jsonl") + " --output " +
-                  quoted(dir + "/out.jsonl"));
+  return run_empo(command + " --input " + shell_quoted(dir + "/in.jsonl") + " --output " +
+                  shell_quoted(dir + "/out.jsonl"));
 }
 
 TEST(GradeCommand, DecidesEquivalence) {

@@ -9,8 +9,10 @@
 // of distinct symbols, and an optional deadline. Past a bound the value is `invalid`, which
 // equals nothing.
 //
-// GiNaC is not thread-safe (its reference counts are not atomic): use this module from one
-// thread at a time.
+// Variables are GiNaC symbols, which compare by identity, so every name maps to one symbol in
+// a process-wide table (it grows with the distinct names seen, at most max_symbols per
+// answer). GiNaC is not thread-safe (its reference counts are not atomic): use this module
+// from one thread at a time.
 #include <chrono>
 #include <cstddef>
 #include <string>
