@@ -599,10 +599,9 @@ class Run {
   // for guard_patience rollouts in a row. Needs no labels.
   void check_guard(const io::Json& rollout) {
     if (!config_.guard_stop_rule) return;
-    const bool collapsed =
-        rollout["empo/normalized_entropy"].get<double>() < config_.guard_entropy_floor &&
-        rollout["reward"].get<double>() > config_.guard_reward_ceiling;
-    state_.guard_strikes = collapsed ? state_.guard_strikes + 1 : 0;
+    state_.guard_strikes =
+        guard_strikes_after(state_.guard_strikes, rollout["empo/normalized_entropy"].get<double>(),
+                            rollout["reward"].get<double>(), config_);
     if (state_.guard_strikes >= config_.guard_patience) {
       state_.stopped_by_guard = true;
       std::cerr << "empo: collapse guard: normalised semantic entropy < "
@@ -696,6 +695,13 @@ class Run {
 };
 
 }  // namespace
+
+int guard_strikes_after(int strikes, double normalized_entropy, double mean_reward,
+                        const TrainConfig& config) {
+  const bool collapsed =
+      normalized_entropy < config.guard_entropy_floor && mean_reward > config.guard_reward_ceiling;
+  return collapsed ? strikes + 1 : 0;
+}
 
 std::string latest_checkpoint(const std::string& run_dir) {
   auto found = checkpoints(run_dir);

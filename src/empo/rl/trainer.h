@@ -36,6 +36,12 @@ TrainResult train(const TrainConfig& config, const TrainHooks& hooks = {});
 TrainResult resume(const std::string& run_dir, const std::vector<std::string>& overrides,
                    const TrainHooks& hooks = {});
 
+// The collapse guard's stop rule (needs no labels): a rollout whose mean normalised semantic
+// entropy is below guard_entropy_floor while its mean reward is above guard_reward_ceiling
+// adds a strike, any other resets the count; training stops at guard_patience strikes.
+int guard_strikes_after(int strikes, double normalized_entropy, double mean_reward,
+                        const TrainConfig& config);
+
 // The newest RUN_DIR/checkpoint-<N> with a complete trainer state, or "" when none.
 std::string latest_checkpoint(const std::string& run_dir);
 

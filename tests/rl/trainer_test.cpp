@@ -1,0 +1,204 @@
+#include "empo/rl/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "empo/data/synthetic.h"
+#include "empo/io/error.h"
+#include "empo/model/weights.h"
+#include "empo/text/tokenizer_writer.h"
+#include "test_support.h"
+
+namespace empo::rl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// qwen2-tiny (random HF weights) with a character tokenizer, and addition questions.
+struct Workspace {
+  std::string dir = test::temp_dir("trainer");
+  std::string model = dir + "/model";
+  std::string train_file = dir + "/train.jsonl";
+
+  Workspace() {
+    fs::create_directories(model);
+    for (const char* name : {"config.json", "model.safetensors"})
+      fs::copy_file(test::fixture(std::string("qwen2-tiny/") + name), model + "/" + name);
+    text::write_char_tokenizer(model, text::CharVocabulary{});
+    data::AdditionTask task;
+    data::write_addition_jsonl(train_file,
+                               data::generate_addition_split(task, data::Split::train, 12, 3));
+  }
+
+  // `extra` must set max_steps (and save_steps when checkpoints matter).
+  std::string yaml(const std::string& run, const std::string& extra) const {
+    return "model_name_or_path: " + model + "\ntrain_file: " + train_file + "\noutput_dir: " + dir +
+           "/" + run +
+           "\nchat_format: raw\nsystem_prompt: \"\"\nquestion_template: \"{question}\"\n"
+           "answer_extraction: hash_dollar\nequivalence: exact\nnum_generations: 4\n"
+           "per_device_train_batch_size: 2\nmax_completion_length: 10\nmax_prompt_length: 32\n"
+           "temperature: 1.0\nlearning_rate: 0.001\n"
+           "device: cpu\ndtype: float32\nseed: 5\n" +
+           extra;
+  }
+};
+
+std::vector<io::Json> read_metrics(const std::string& run_dir) {
+  std::vector<io::Json> lines;
+  io::for_each_jsonl(run_dir + "/metrics.jsonl",
+                     [&](const io::Json& line, long) { lines.push_back(line); });
+  return lines;
+}
+
+TrainHooks quiet() {
+  TrainHooks hooks;
+  hooks.quiet = true;
+  return hooks;
+}
+
+}  // namespace
+
+TEST(Trainer, LossFallsOverIterationsOnOneRolloutAndMetricsAreLogged) {
+  Workspace workspace;
+  // A continuous reward (token entropy) so every group has non-zero advantages; four passes
+  // over one rollout batch: the clipped surrogate must fall as the policy moves.
+  auto config = parse_config(
+      workspace.yaml("iterations",
+                     "reward: token_entropy\nnum_iterations: 4\nmax_steps: 4\nsave_steps: 2\n"),
+      "test");
+  auto result = train(config, quiet());
+  EXPECT_EQ(result.steps, 4);
+  auto metrics = read_metrics(config.output_dir);
+  ASSERT_EQ(metrics.size(), 4u);
+  EXPECT_LT(metrics[3]["loss"].get<double>(), metrics[0]["loss"].get<double>());
+  EXPECT_GT(metrics[1]["clip_ratio/low_mean"].get<double>() +
+                metrics[1]["clip_ratio/high_mean"].get<double>() +
+                std::abs(metrics[1]["loss"].get<double>()),
+            0.0);
+  for (const char* key : {"reward",
+                          "reward_std",
+                          "frac_reward_zero_std",
+                          "completions/mean_length",
+                          "completions/min_length",
+                          "completions/max_length",
+                          "completions/clipped_ratio",
+                          "entropy",
+                          "kl",
+                          "clip_ratio/low_mean",
+                          "clip_ratio/high_mean",
+                          "grad_norm",
+                          "learning_rate",
+                          "num_tokens",
+                          "empo/semantic_entropy",
+                          "empo/num_clusters",
+                          "empo/filtered_low",
+                          "empo/filtered_high",
+                          "monitor/accuracy",
+                          "monitor/majority_accuracy",
+                          "time/generate",
+                          "time/reward",
+                          "time/train",
+                          "tokens_per_second"})
+    EXPECT_TRUE(metrics[0].contains(key)) << key;
+  // Checkpoints are taken between rollout batches: the four updates of one rollout end in
+  // checkpoint-4. They are loadable Hugging Face folders.
+  EXPECT_FALSE(fs::exists(config.output_dir + "/checkpoint-2"));
+  auto checkpoint = latest_checkpoint(config.output_dir);
+  EXPECT_EQ(fs::path(checkpoint).filename(), "checkpoint-4");
+  for (const char* name :
+       {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json"})
+    EXPECT_TRUE(fs::exists(checkpoint + "/" + name)) << name;
+  auto trained = model::load_model(checkpoint);
+  auto start = model::load_model(workspace.model);
+  EXPECT_FALSE(trained.weights.norm.equal(start.weights.norm));
+  EXPECT_TRUE(fs::exists(config.output_dir + "/config.yaml"));
+}
+
+TEST(Trainer, ResumeContinuesBitForBit) {
+  Workspace workspace;
+  const std::string extra = "reward: token_entropy\nbeta: 0.05\nmax_steps: 4\nsave_steps: 2\n";
+  auto straight = parse_config(workspace.yaml("straight", extra), "test");
+  train(straight, quiet());
+  auto halves = parse_config(workspace.yaml("halves", extra), "test", {"max_steps=2"});
+  train(halves, quiet());
+  resume(halves.output_dir, {"max_steps=4"}, quiet());
+  auto a = test::read_text(straight.output_dir + "/checkpoint-4/model.safetensors");
+  auto b = test::read_text(halves.output_dir + "/checkpoint-4/model.safetensors");
+  ASSERT_FALSE(a.empty());
+  EXPECT_TRUE(a == b) << "weights differ after resume";
+  EXPECT_EQ(test::read_text(straight.output_dir + "/checkpoint-4/optimizer.safetensors"),
+            test::read_text(halves.output_dir + "/checkpoint-4/optimizer.safetensors"));
+  auto metrics = read_metrics(halves.output_dir);
+  ASSERT_EQ(metrics.size(), 4u);
+  EXPECT_EQ(metrics[3]["step"], 4);
+}
+
+TEST(Trainer, EveryRewardAndLossRuns) {
+  Workspace workspace;
+  const std::vector<std::string> variants = {
+      "reward: empo\nloss_type: dapo\n",
+      "reward: ttrl\nloss_type: bnpo\ngradient_accumulation_steps: 2\nmicro_batch_size: 3\n",
+      "reward: supervised\nloss_type: dr_grpo\nmask_truncated_completions: true\n",
+      "reward: self_certainty\nloss_type: gspo\nepsilon: 0.0003\nepsilon_high: 0.0004\n",
+      "reward: token_entropy\nscale_rewards: batch\ndynamic_sampling: true\nentropy_band: [0.0, "
+      "0.99]\n",
+  };
+  int index = 0;
+  for (const auto& variant : variants) {
+    auto config = parse_config(
+        workspace.yaml("variant" + std::to_string(index++), variant + "max_steps: 1\n"), "test");
+    auto result = train(config, quiet());
+    EXPECT_EQ(result.steps, 1) << variant;
+    auto metrics = read_metrics(config.output_dir);
+    ASSERT_EQ(metrics.size(), 1u) << variant;
+    EXPECT_TRUE(std::isfinite(metrics[0]["loss"].get<double>())) << variant;
+  }
+}
+
+TEST(Trainer, EntropyBandCountsWhatEachBoundRemoved) {
+  Workspace workspace;
+  // An all-distinct or all-empty group has H / log G of 1 or ... the band [0.2, 0.3] removes
+  // nearly everything from one side or the other, and the two fractions say which.
+  auto config =
+      parse_config(workspace.yaml("band", "entropy_band: [0.2, 0.3]\nmax_steps: 1\n"), "test");
+  train(config, quiet());
+  auto metrics = read_metrics(config.output_dir);
+  const double low = metrics[0]["empo/filtered_low"], high = metrics[0]["empo/filtered_high"];
+  EXPECT_GT(low + high, 0.0);
+  EXPECT_LE(low + high, 1.0);
+}
+
+TEST(Trainer, RefusesToOverwriteCheckpoints) {
+  Workspace workspace;
+  auto config =
+      parse_config(workspace.yaml("once", "max_steps: 2\nreward: token_entropy\n"), "test");
+  train(config, quiet());
+  EXPECT_THROW(train(config, quiet()), InputError);
+  config.overwrite_output_dir = true;
+  EXPECT_NO_THROW(train(config, quiet()));
+}
+
+TEST(CollapseGuard, FiresOnAConstructedCollapseOnly) {
+  TrainConfig config;
+  config.guard_entropy_floor = 0.05;
+  config.guard_reward_ceiling = 0.95;
+  config.guard_patience = 3;
+  // Healthy training: entropy falls, reward rises, no strike.
+  int strikes = 0;
+  for (auto [entropy, reward] : {std::pair{0.8, 0.3}, {0.5, 0.6}, {0.2, 0.85}}) {
+    strikes = guard_strikes_after(strikes, entropy, reward, config);
+    EXPECT_EQ(strikes, 0);
+  }
+  // Collapse: every group agrees on one answer (H -> 0) while reward saturates (-> 1).
+  strikes = guard_strikes_after(strikes, 0.03, 0.97, config);
+  strikes = guard_strikes_after(strikes, 0.01, 0.99, config);
+  EXPECT_EQ(strikes, 2);
+  // One diverse rollout resets the count: the rule wants consecutive collapsed rollouts.
+  EXPECT_EQ(guard_strikes_after(strikes, 0.3, 0.99, config), 0);
+  strikes = guard_strikes_after(strikes, 0.0, 1.0, config);
+  EXPECT_GE(strikes, config.guard_patience);
+}
+
+}  // namespace empo::rl
