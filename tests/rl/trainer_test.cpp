@@ -180,6 +180,23 @@ TEST(Trainer, RefusesToOverwriteCheckpoints) {
   EXPECT_NO_THROW(train(config, quiet()));
 }
 
+TEST(Trainer, EvaluatesEvalFilesAtCheckpoints) {
+  Workspace workspace;
+  auto config = parse_config(
+      workspace.yaml("evals", "reward: token_entropy\nmax_steps: 2\nsave_steps: 1\neval_files: [" +
+                                  workspace.train_file + "]\n"),
+      "test");
+  train(config, quiet());
+  auto metrics = read_metrics(config.output_dir);
+  int evaluations = 0;
+  for (const auto& line : metrics)
+    if (line.contains("eval/train/greedy_pass1")) {
+      ++evaluations;
+      EXPECT_GE(line["eval/train/greedy_pass1"].get<double>(), 0.0);
+    }
+  EXPECT_EQ(evaluations, 2);
+}
+
 TEST(CollapseGuard, FiresOnAConstructedCollapseOnly) {
   TrainConfig config;
   config.guard_entropy_floor = 0.05;

@@ -12,12 +12,14 @@
 #include <optional>
 
 #include "empo/data/prompt_source.h"
+#include "empo/eval/benchmark.h"
 #include "empo/generate/sampler.h"
 #include "empo/io/error.h"
 #include "empo/model/logprobs.h"
 #include "empo/model/runtime.h"
 #include "empo/model/transformer.h"
 #include "empo/rl/advantage.h"
+#include "empo/rl/evaluate.h"
 #include "empo/rl/optimizer.h"
 #include "empo/rl/policy_loss.h"
 #include "empo/rl/rewards.h"
@@ -246,11 +248,16 @@ class Run {
       const long before = state_.step;
       rollout_and_update(hooks);
       if (hooks.on_rollout_end) hooks.on_rollout_end(state_.step, policy_);
-      if (config_.save_steps > 0 && state_.step / config_.save_steps > before / config_.save_steps)
+      if (config_.save_steps > 0 &&
+          state_.step / config_.save_steps > before / config_.save_steps) {
         result.last_checkpoint = save_checkpoint();
+        evaluate_benchmarks(hooks);
+      }
     }
-    if (result.last_checkpoint.empty() || checkpoint_step(result.last_checkpoint) != state_.step)
+    if (result.last_checkpoint.empty() || checkpoint_step(result.last_checkpoint) != state_.step) {
       result.last_checkpoint = save_checkpoint();
+      evaluate_benchmarks(hooks);
+    }
     result.steps = state_.step;
     result.stopped_by_guard = state_.stopped_by_guard;
     if (!hooks.quiet && isatty(STDERR_FILENO)) std::cerr << "\n";
@@ -289,6 +296,31 @@ class Run {
     }
     fs::create_directories(run_dir_);
     std::remove((fs::path(run_dir_) / "metrics.jsonl").c_str());
+  }
+
+  // Greedy pass@1 on each eval_files benchmark at every checkpoint: a metrics line
+  // {"step", "eval/<name>/greedy_pass1"} (labels are read here, never by the rewards).
+  void evaluate_benchmarks(const TrainHooks& hooks) {
+    if (config_.eval_files.empty()) return;
+    io::Json line{{"step", state_.step}};
+    auto settings = eval_settings_from(config_, equivalence_, 0);
+    for (const auto& path : config_.eval_files) {
+      auto benchmark = eval::load_benchmark(path);
+      auto results = evaluate_questions(policy_, benchmark.questions, settings);
+      auto scores = eval::score_benchmark(eval::to_records(benchmark.name, results));
+      line["eval/" + benchmark.name + "/greedy_pass1"] = scores.scores.greedy_pass1.value_or(0.0);
+    }
+    append_metrics(line);
+    if (!hooks.quiet) std::cerr << "\n" << line.dump() << "\n";
+  }
+
+  void append_metrics(const io::Json& line) {
+    auto path = (fs::path(run_dir_) / "metrics.jsonl").string();
+    std::FILE* file = std::fopen(path.c_str(), "a");
+    if (!file) throw InputError(path + ": cannot append metrics");
+    std::string text = line.dump() + "\n";
+    std::fwrite(text.data(), 1, text.size(), file);
+    std::fclose(file);
   }
 
   // Keeps the metrics of steps up to `step` (a resumed run rewrites what came after).
@@ -620,14 +652,8 @@ class Run {
                                        ? metrics["completions/mean_length"].get<double>() *
                                              metrics["train_samples"].get<double>() / step_seconds
                                        : 0.0;
-    if (state_.step % config_.logging_steps == 0 || state_.step == total_steps_) {
-      auto path = (fs::path(run_dir_) / "metrics.jsonl").string();
-      std::FILE* file = std::fopen(path.c_str(), "a");
-      if (!file) throw InputError(path + ": cannot append metrics");
-      std::string line = metrics.dump() + "\n";
-      std::fwrite(line.data(), 1, line.size(), file);
-      std::fclose(file);
-    }
+    if (state_.step % config_.logging_steps == 0 || state_.step == total_steps_)
+      append_metrics(metrics);
     if (!hooks.quiet) print_progress(metrics);
     if (hooks.on_step) hooks.on_step(state_.step, metrics);
   }
