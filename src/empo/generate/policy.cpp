@@ -22,6 +22,11 @@ std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& se
   text::ChatTemplate chat = policy.chat;
   if (settings.format) chat.format = *settings.format;
   auto ids = text::render_chat_ids(chat, policy.tokenizer, messages, true);
+  for (auto id : ids)
+    if (id < 0 || id >= policy.model.config.vocab_size)
+      throw InputError(policy.folder + ": the tokenizer produced id " + std::to_string(id) +
+                       ", outside the model's vocabulary of " +
+                       std::to_string(policy.model.config.vocab_size));
   return std::vector<int64_t>(ids.begin(), ids.end());
 }
 
