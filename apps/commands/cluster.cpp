@@ -9,9 +9,12 @@
 #include <vector>
 
 #include "command.h"
+#include "empo/generate/policy.h"
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
+#include "empo/model/runtime.h"
 #include "empo/reward/cluster.h"
+#include "empo/reward/judge.h"
 
 namespace {
 
@@ -21,6 +24,8 @@ struct Options {
   std::string input;
   std::string output;
   empo::reward::EquivalenceConfig equivalence;
+  std::string judge_model;  // free-form answers: an LLM judge instead of math equivalence
+  std::string judge_mode = "bidirectional";
 };
 
 std::vector<std::string> answers_field(const Json& line, const std::string& path, long number) {
@@ -39,10 +44,35 @@ std::vector<std::string> answers_field(const Json& line, const std::string& path
 }
 
 void cluster(const Options& options) {
+  std::unique_ptr<empo::generate::Policy> judge_policy;
+  std::unique_ptr<empo::reward::Judge> judge;
+  if (!options.judge_model.empty()) {
+    empo::model::init_runtime();
+    auto device = empo::model::parse_device("auto");
+    judge_policy = std::make_unique<empo::generate::Policy>(empo::generate::load_policy(
+        options.judge_model, {empo::model::compute_dtype("auto", device), device}));
+    auto scorer = empo::generate::yes_no_scorer(*judge_policy);
+    empo::reward::JudgeConfig config;
+    config.mode = empo::reward::judge_mode_from_name(options.judge_mode);
+    judge = std::make_unique<empo::reward::Judge>(
+        [scorer](const std::string& prompt) {
+          auto [yes, no] = scorer(prompt);
+          return empo::reward::YesNoLogProbs{yes, no};
+        },
+        config);
+  }
   empo::io::JsonlWriter writer(options.output);
   empo::io::for_each_jsonl(options.input, [&](const Json& line, long number) {
+    auto answers = answers_field(line, options.input, number);
+    std::string question;
+    if (line.contains("question")) {
+      if (!line["question"].is_string())
+        empo::throw_input_error(options.input, number, "\"question\" must be a string");
+      question = line["question"].get<std::string>();
+    }
     empo::reward::Clustering clustering =
-        empo::reward::cluster(answers_field(line, options.input, number), options.equivalence);
+        judge ? empo::reward::cluster_with(answers, judge->predicate(question))
+              : empo::reward::cluster(answers, options.equivalence);
     writer.write(Json{{"cluster_ids", clustering.cluster_ids},
                       {"cluster_sizes", clustering.cluster_sizes},
                       {"entropy", clustering.entropy}});
@@ -53,7 +83,8 @@ void cluster(const Options& options) {
 void add_cluster(CLI::App& app) {
   auto options = std::make_shared<Options>();
   auto* command = app.add_subcommand(
-      "cluster", "Cluster {\"answers\": [...]} by math equivalence -> ids, sizes, entropy");
+      "cluster",
+      "Cluster {\"answers\": [...]} by math equivalence (or --judge) -> ids, sizes, entropy");
   command->add_option("--input", options->input, "Input JSONL file")->required();
   command->add_option("--output", options->output, "Output JSONL file (written atomically)")
       ->required();
@@ -67,6 +98,11 @@ void add_cluster(CLI::App& app) {
                    "Per-comparison time bound; past it the answers are not equivalent (0: none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  command->add_option(
+      "--judge", options->judge_model,
+      "LLM judge model folder for free-form answers (lines may carry \"question\")");
+  command->add_option("--judge-mode", options->judge_mode, "bidirectional | one_way")
+      ->check(CLI::IsMember({"bidirectional", "one_way"}));
   command->callback([options] { cluster(*options); });
 }
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "empo/io/jsonl.h"
+
 #include "empo/io/error.h"
 #include "empo/model/logprobs.h"
 #include "empo/reward/judge.h"
@@ -70,6 +72,32 @@ TEST(Policy, YesNoScorerReadsOneForwardPassAndDrivesTheJudge) {
   auto [judged_yes, judged_no] = scorer(judge.prompt("q", "1", "2"));
   EXPECT_EQ(judge.accepts("q", "1", "2"), judged_yes > judged_no);
   EXPECT_EQ(judge.scorer_calls(), 1);
+}
+
+}  // namespace empo::generate
+
+namespace empo::generate {
+
+TEST(Policy, ClusterCommandWithAJudgeFollowsTheJudgesDecisions) {
+  auto dir = test::temp_dir("judge_cli");
+  auto policy = tiny_policy(dir);
+  test::write_text(
+      dir + "/in.jsonl",
+      "{\"question\": \"Pick a colour\", \"answers\": [\"red\", \"red\", \"blue\"]}\n");
+  auto result = test::run_empo("cluster --judge " + dir + " --input " + dir +
+                               "/in.jsonl --output " + dir + "/out.jsonl");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto line = io::Json::parse(test::read_text(dir + "/out.jsonl"));
+  auto ids = line["cluster_ids"].get<std::vector<int>>();
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], ids[1]);  // identical answers join without asking
+  // "blue" joins "red" exactly when the judge says yes in both directions.
+  auto scorer = yes_no_scorer(policy);
+  reward::Judge judge([&](const std::string& text) {
+    auto [yes, no] = scorer(text);
+    return reward::YesNoLogProbs{yes, no};
+  });
+  EXPECT_EQ(ids[2] == ids[0], judge.equivalent("Pick a colour", "red", "blue"));
 }
 
 }  // namespace empo::generate
