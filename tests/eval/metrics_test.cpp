@@ -193,12 +193,6 @@ TEST(Metrics, Pearson) {
   EXPECT_FALSE(pearson({1, 2}, {1, 2, 3}).has_value());
 }
 
-TEST(Metrics, SemanticEntropy) {
-  EXPECT_DOUBLE_EQ(semantic_entropy({7}), 0.0);
-  EXPECT_NEAR(semantic_entropy({1, 1, 1, 1}), std::log(4.0), 1e-12);
-  EXPECT_NEAR(semantic_entropy({2, 1, 1}), 1.5 * kLn2, 1e-12);
-  EXPECT_NEAR(semantic_entropy({3, 1}), -(0.75 * std::log(0.75) + 0.25 * std::log(0.25)), 1e-12);
-}
 
 TEST(Metrics, SummaryTable) {
   std::string table = format_summary_table(summarize({alpha(), beta()}));

@@ -1,5 +1,7 @@
 #include "empo/eval/metrics.h"
 
+#include "empo/reward/cluster.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -62,10 +64,10 @@ void score_samples_of(const std::vector<const SampleRecord*>& samples, QuestionS
   score.num_samples = samples.size();
   score.accuracy = static_cast<double>(correct) / static_cast<double>(samples.size());
   score.num_clusters = clusters.size();
-  std::vector<std::size_t> sizes;
+  std::vector<int> sizes;
   const Cluster* majority = nullptr;
   for (const auto& [id, cluster] : clusters) {
-    sizes.push_back(cluster.size);
+    sizes.push_back(static_cast<int>(cluster.size));
     if (!majority || cluster.size > majority->size) {
       majority = &cluster;
       score.majority_cluster = id;
@@ -74,7 +76,7 @@ void score_samples_of(const std::vector<const SampleRecord*>& samples, QuestionS
   score.majority_size = majority->size;
   score.majority_answer = majority->first->answer;
   score.majority_correct = majority->first->correct;
-  score.semantic_entropy = semantic_entropy(sizes);
+  score.semantic_entropy = reward::semantic_entropy(sizes);
 }
 
 void score_samples(const BenchmarkRecords& records, std::vector<QuestionScore>& scores) {
@@ -240,18 +242,6 @@ std::optional<double> pearson(const std::vector<double>& x, const std::vector<do
   }
   if (variance_x <= 0.0 || variance_y <= 0.0) return std::nullopt;
   return covariance / std::sqrt(variance_x * variance_y);
-}
-
-double semantic_entropy(const std::vector<std::size_t>& cluster_sizes) {
-  std::size_t total = 0;
-  for (std::size_t size : cluster_sizes) total += size;
-  double entropy = 0.0;
-  for (std::size_t size : cluster_sizes) {
-    if (size == 0) continue;
-    double share = static_cast<double>(size) / static_cast<double>(total);
-    entropy -= share * std::log(share);
-  }
-  return entropy;
 }
 
 std::optional<double> entropy_majority_correlation(const std::vector<QuestionScore>& questions) {

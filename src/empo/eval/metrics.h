@@ -90,8 +90,6 @@ EvalSummary summarize(const std::vector<BenchmarkRecords>& benchmarks);
 // Pearson correlation; unset for fewer than 2 points or a constant variable.
 std::optional<double> pearson(const std::vector<double>& x, const std::vector<double>& y);
 
-// Semantic entropy (nats) of the cluster sizes of one question.
-double semantic_entropy(const std::vector<std::size_t>& cluster_sizes);
 
 std::optional<double> entropy_majority_correlation(const std::vector<QuestionScore>& questions);
 
