@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,6 +23,22 @@ std::string source_path(const std::string& relative) {
   return std::string(EMPO_SOURCE_DIR) + "/" + relative;
 }
 
+namespace {
+
+// Every folder temp_dir made, removed when the test binary exits (kept with EMPO_KEEP_TEMP=1
+// for debugging).
+struct TempDirs {
+  std::vector<std::filesystem::path> paths;
+  ~TempDirs() {
+    if (std::getenv("EMPO_KEEP_TEMP")) return;
+    std::error_code ignored;
+    for (const auto& path : paths) std::filesystem::remove_all(path, ignored);
+  }
+};
+TempDirs temp_dirs;
+
+}  // namespace
+
 std::string temp_dir(const std::string& name) {
   static std::atomic<int> counter{0};
   auto path =
@@ -28,6 +46,7 @@ std::string temp_dir(const std::string& name) {
       ("empo_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name);
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
+  temp_dirs.paths.push_back(path);
   return path.string();
 }
 
