@@ -78,7 +78,7 @@ void run_sft(SftOptions options) {
     addition_eos = {*dollar};
     rl::AdditionSftData data;
     data.direct_fraction = options.direct_fraction;
-    rl::addition_step_problems(data, options.settings.seed, 0, 1);  // validates the flags
+    rl::validate(data);
     source =
         rl::addition_batches(data, tokenizer, options.settings.seed, options.settings.batch_size);
   } else {

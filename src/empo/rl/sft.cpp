@@ -211,12 +211,17 @@ std::vector<int64_t> encode_exactly(const text::Tokenizer& tokenizer, const std:
   return std::vector<int64_t>(ids.begin(), ids.end());
 }
 
+void validate(const AdditionSftData& data) {
+  data::validate(data.task);
+  if (!(data.direct_fraction >= 0.0 && data.direct_fraction <= 1.0))
+    throw InputError("--direct-fraction must be in [0, 1], got " +
+                     std::to_string(data.direct_fraction));
+}
+
 std::vector<data::AdditionProblem> addition_step_problems(const AdditionSftData& data,
                                                           uint64_t seed, long step, long batch_size,
                                                           std::vector<bool>* direct) {
-  data::validate(data.task);
-  if (!(data.direct_fraction >= 0.0 && data.direct_fraction <= 1.0))
-    throw InputError("--direct-fraction must be in [0, 1]");
+  validate(data);
   std::mt19937_64 engine =
       data::seeded_engine({seed, static_cast<uint64_t>(step), kAdditionStream});
   const auto& task = data.task;

@@ -82,6 +82,9 @@ struct AdditionSftData {
   double direct_fraction = 0.0;  // share of targets that are the direct answer ("#147$")
 };
 
+// InputError for an unusable task or a direct_fraction outside [0, 1].
+void validate(const AdditionSftData& data);
+
 // `batch_size` fresh train-split questions for step `step` of a run seeded with `seed`: terms
 // drawn as data::generate_addition_split draws them, test-split questions redrawn; each target
 // is the direct answer with probability direct_fraction, else the step-by-step reasoning.
