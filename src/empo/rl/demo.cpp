@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -50,6 +51,12 @@ std::string percent(double value) {
   return text;
 }
 
+std::string correlation(double value) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%+.2f", value);
+  return text;
+}
+
 void print_table(const DemoScores& before, const DemoScores& after, const TrainConfig& config,
                  size_t questions) {
   std::cout << "\nHeld-out questions: " << questions << ", G = " << config.num_generations
@@ -63,8 +70,8 @@ void print_table(const DemoScores& before, const DemoScores& after, const TrainC
             << "    " << percent(after.sampled_pass1) << "\nmaj@" << config.num_generations
             << "            " << percent(before.maj_at_g) << "    " << percent(after.maj_at_g)
             << "\n"
-            << "corr(H, maj ok)  " << before.entropy_majority_correlation << "  "
-            << after.entropy_majority_correlation << "\n";
+            << "corr(H, maj ok)  " << correlation(before.entropy_majority_correlation) << "     "
+            << correlation(after.entropy_majority_correlation) << "\n";
 }
 
 std::vector<data::Question> as_questions(const std::vector<data::AdditionProblem>& problems) {
@@ -88,7 +95,10 @@ std::string demo_path(const std::string& path) {
 }
 
 io::Json run_demo(const DemoOptions& options) {
-  model::init_runtime();
+  // One thread unless $EMPO_THREADS says otherwise: the demo model is so small that a second
+  // thread costs more in synchronisation than it gains, and results (reproducible for a given
+  // thread count) then match the README's.
+  model::init_runtime(std::getenv("EMPO_THREADS") ? 0 : 1);
   std::vector<std::string> overrides = options.overrides;
   overrides.push_back("reward=" + options.reward);
   overrides.push_back("output_dir=" + options.output_dir);
