@@ -1,11 +1,14 @@
 // `empo score`: per-token log-probs of given sequences under a model.
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "command.h"
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
 #include "empo/model/logprobs.h"
 #include "empo/model/runtime.h"
+#include "empo/text/tokenizer.h"
 
 namespace {
 
@@ -19,8 +22,18 @@ struct ScoreOptions {
 };
 
 std::vector<int64_t> read_ids(const empo::io::Json& line, const std::string& path, long number,
-                              const empo::model::ModelConfig& config) {
+                              const empo::model::ModelConfig& config,
+                              const std::optional<empo::text::Tokenizer>& tokenizer) {
   std::vector<int64_t> ids;
+  if (line.is_object() && line.contains("text")) {
+    if (!tokenizer)
+      empo::throw_input_error(path, number, "\"text\" needs a tokenizer.json in the model folder");
+    if (!line["text"].is_string())
+      empo::throw_input_error(path, number, "\"text\" must be a string");
+    for (auto id : tokenizer->encode(line["text"].get<std::string>())) ids.push_back(id);
+    if (ids.empty()) empo::throw_input_error(path, number, "\"text\" encodes to no tokens");
+    return ids;
+  }
   const auto& values = empo::io::require_field(line, "input_ids", path, number);
   if (!values.is_array() || values.empty())
     empo::throw_input_error(path, number, "\"input_ids\" must be a non-empty array of token ids");
@@ -41,9 +54,12 @@ void run_score(const ScoreOptions& options) {
   auto device = model::parse_device(options.device);
   auto loaded =
       model::load_model(options.model, {model::compute_dtype(options.dtype, device), device});
+  std::optional<text::Tokenizer> tokenizer;
+  if (std::filesystem::exists(options.model + "/tokenizer.json"))
+    tokenizer = text::Tokenizer::load(options.model);
   std::vector<std::vector<int64_t>> sequences;
   io::for_each_jsonl(options.input, [&](const io::Json& line, long number) {
-    sequences.push_back(read_ids(line, options.input, number, loaded.config));
+    sequences.push_back(read_ids(line, options.input, number, loaded.config, tokenizer));
   });
   auto scores = model::sequence_logprobs(loaded, sequences, options.batch_size);
   io::JsonlWriter writer(options.output);

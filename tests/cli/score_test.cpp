@@ -65,3 +65,25 @@ TEST(ScoreCommand, CorruptCheckpointExitsTwoNamingTheFile) {
 }
 
 }  // namespace empo
+
+namespace empo {
+
+TEST(ScoreCommand, TextLinesUseTheModelsTokenizer) {
+  auto dir = test::temp_dir("score");
+  auto model = test::source_path("models/adder");
+  // "12+3" is four characters, one token each: three scores.
+  test::write_text(dir + "/in.jsonl", "{\"text\": \"12+3\"}\n{\"input_ids\": [1, 2, 10, 3]}\n");
+  auto result = test::run_empo("score --model " + model + " --input " + dir +
+                               "/in.jsonl --output " + dir + "/out.jsonl");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::vector<io::Json> lines;
+  io::for_each_jsonl(dir + "/out.jsonl",
+                     [&](const io::Json& line, long) { lines.push_back(line); });
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["logprobs"].size(), 3u);
+  // '1' '2' '+' '3' are ids 1 2 10 3: the same scores (up to batched float rounding).
+  for (size_t t = 0; t < 3; ++t)
+    EXPECT_NEAR(lines[0]["logprobs"][t].get<double>(), lines[1]["logprobs"][t].get<double>(), 1e-5);
+}
+
+}  // namespace empo

@@ -16,7 +16,10 @@ inline std::string tiny_policy(const std::string& dir) {
   for (const char* name : {"config.json", "model.safetensors"})
     std::filesystem::copy_file(fixture(std::string("qwen2-tiny/") + name), model + "/" + name,
                                std::filesystem::copy_options::overwrite_existing);
-  text::write_char_tokenizer(model, text::CharVocabulary{});
+  text::CharVocabulary vocabulary;  // printable ASCII, so benchmark questions encode
+  vocabulary.characters.clear();
+  for (char c = 32; c < 127; ++c) vocabulary.characters.push_back(c);
+  text::write_char_tokenizer(model, vocabulary);
   return model;
 }
 
