@@ -15,6 +15,7 @@
 #include "empo/model/runtime.h"
 #include "empo/reward/cluster.h"
 #include "empo/reward/judge.h"
+#include "options.h"
 
 namespace {
 
@@ -88,16 +89,7 @@ void add_cluster(CLI::App& app) {
   command->add_option("--input", options->input, "Input JSONL file")->required();
   command->add_option("--output", options->output, "Output JSONL file (written atomically)")
       ->required();
-  command
-      ->add_option("--tolerance", options->equivalence.relative_tolerance,
-                   "Relative tolerance of numeric agreement")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  command
-      ->add_option("--time-limit-ms", options->equivalence.time_limit_ms,
-                   "Per-comparison time bound; past it the answers are not equivalent (0: none)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  empo::cli::add_equivalence_options(command, options->equivalence);
   command->add_option(
       "--judge", options->judge_model,
       "LLM judge model folder for free-form answers (lines may carry \"question\")");

@@ -9,6 +9,7 @@
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
 #include "empo/reward/equivalence.h"
+#include "options.h"
 
 namespace {
 
@@ -46,16 +47,7 @@ void add_grade(CLI::App& app) {
   command->add_option("--input", options->input, "Input JSONL file")->required();
   command->add_option("--output", options->output, "Output JSONL file (written atomically)")
       ->required();
-  command
-      ->add_option("--tolerance", options->equivalence.relative_tolerance,
-                   "Relative tolerance of numeric agreement")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  command
-      ->add_option("--time-limit-ms", options->equivalence.time_limit_ms,
-                   "Per-comparison time bound; past it the answers are not equivalent (0: none)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  empo::cli::add_equivalence_options(command, options->equivalence);
   command->callback([options] { grade(*options); });
 }
 

@@ -15,14 +15,6 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-std::string trim(const std::string& text) {
-  size_t begin = 0;
-  size_t end = text.size();
-  while (begin < end && is_space(text[begin])) ++begin;
-  while (end > begin && is_space(text[end - 1])) --end;
-  return text.substr(begin, end - begin);
-}
-
 std::string lowercase(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
@@ -163,6 +155,14 @@ std::string apply_fallback(const std::string& text, AnswerFallback fallback) {
 }
 
 }  // namespace
+
+std::string trim(const std::string& text) {
+  size_t begin = 0;
+  size_t end = text.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  return text.substr(begin, end - begin);
+}
 
 AnswerFormat answer_format_from_name(const std::string& name) {
   if (name == "boxed") return AnswerFormat::boxed;

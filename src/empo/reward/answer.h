@@ -33,4 +33,7 @@ AnswerFallback answer_fallback_from_name(const std::string& name);
 // The final answer of `completion`, trimmed; "" when there is none.
 std::string extract_answer(const std::string& completion, const AnswerConfig& config = {});
 
+// `text` without leading and trailing whitespace (answers are compared trimmed).
+std::string trim(const std::string& text);
+
 }  // namespace empo::reward

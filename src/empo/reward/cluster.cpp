@@ -1,4 +1,5 @@
 #include "empo/reward/cluster.h"
+#include "empo/reward/answer.h"
 
 #include <algorithm>
 #include <cctype>
@@ -29,14 +30,6 @@ class UnionFind {
  private:
   std::vector<size_t> parent_;
 };
-
-std::string trim(const std::string& text) {
-  size_t begin = 0;
-  size_t end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
-  return text.substr(begin, end - begin);
-}
 
 // Shared second half: `node_of[i]` is answer i's node (sorted, distinct keys) or -1 for an
 // answer that joins nothing; `same(x, y)` decides nodes x < y.

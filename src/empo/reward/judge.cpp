@@ -1,4 +1,5 @@
 #include "empo/reward/judge.h"
+#include "empo/reward/answer.h"
 
 #include <cctype>
 #include <cmath>
@@ -8,14 +9,6 @@
 namespace empo::reward {
 
 namespace {
-
-std::string trim(const std::string& text) {
-  size_t begin = 0;
-  size_t end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
-  return text.substr(begin, end - begin);
-}
 
 const char* const kPlaceholders[] = {"{question}", "{reference}", "{candidate}"};
 
