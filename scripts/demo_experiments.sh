@@ -11,14 +11,16 @@ mkdir -p "$OUT"
 export EMPO_THREADS=1  # the demo model runs fastest on one thread; two runs share the 2 cores
 
 # The guard: label-free mechanisms only (KL to the starting policy, a decaying learning rate,
-# the entropy band's lower bound, and the stop rule on semantic entropy + reward saturation).
+# the entropy band's lower bound, the stop rule on semantic entropy + reward saturation, and a
+# KL budget: stop once the policy has moved too far from where it started).
 GUARD=(beta=0.04 lr_scheduler_type=cosine "entropy_band=[0.05,1.0]" guard_stop_rule=true
-       guard_entropy_floor=0.15 guard_reward_ceiling=0.85 guard_patience=5)
+       guard_entropy_floor=0.15 guard_reward_ceiling=0.85 guard_patience=5 guard_max_kl=0.1)
 
 # Two runs at a time, each logging to its folder.
 run() {
   local name=$1
   shift
+  [[ -f "$OUT/$name/results.json" ]] && return 0  # done in an earlier call
   mkdir -p "$OUT/$name"
   "$EMPO" demo --output-dir "$OUT/$name" "$@" > "$OUT/$name/demo.log" 2>&1
 }

@@ -219,3 +219,22 @@ TEST(CollapseGuard, FiresOnAConstructedCollapseOnly) {
 }
 
 }  // namespace empo::rl
+
+namespace empo::rl {
+
+TEST(CollapseGuard, KlBudgetStopsTraining) {
+  Workspace workspace;
+  // A large learning rate moves the policy away from its start at once; a tiny KL budget
+  // (measured against the starting model, with beta = 0) must end the run early.
+  auto config = parse_config(
+      workspace.yaml(
+          "kl", "reward: token_entropy\nguard_max_kl: 0.000001\nmax_steps: 8\nsave_steps: 0\n"),
+      "test", {"learning_rate=0.05"});
+  auto result = train(config, quiet());
+  EXPECT_TRUE(result.stopped_by_guard);
+  EXPECT_LT(result.steps, 8);
+  auto metrics = read_metrics(config.output_dir);
+  EXPECT_GT(metrics.back()["kl"].get<double>(), 0.0);
+}
+
+}  // namespace empo::rl

@@ -468,6 +468,7 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       number_key("guard_entropy_floor", &C::guard_entropy_floor, closed(0, 1)),
       number_key("guard_reward_ceiling", &C::guard_reward_ceiling, any_number()),
       integer_key("guard_patience", &C::guard_patience, at_least(1)),
+      number_key("guard_max_kl", &C::guard_max_kl, at_least(0)),
       integer_key("save_steps", &C::save_steps, at_least(0)),
       integer_key("save_total_limit", &C::save_total_limit, at_least(0)),
       integer_key("logging_steps", &C::logging_steps, at_least(1)),

@@ -125,6 +125,9 @@ struct TrainConfig {
   double guard_entropy_floor = 0.05;
   double guard_reward_ceiling = 0.95;
   int guard_patience = 5;
+  // Trust-region stop: end training once the mean per-token KL (k3) to the starting policy
+  // exceeds this budget (0: off). Loads the reference model even when beta == 0.
+  double guard_max_kl = 0.0;
 
   // --- checkpoints and logging
   long save_steps = 50;      // 0: save only at the end

@@ -28,10 +28,10 @@ PolicyLossResult policy_loss(const PolicyLossInputs& inputs, const LossSettings&
   }
   auto per_token = clipped_surrogate(ratio, advantages, settings).expand_as(mask);  // (N, K)
   at::Tensor kl;
-  if (settings.beta > 0.0) {
+  if (inputs.ref_logprobs.defined()) {
     auto delta = inputs.ref_logprobs - inputs.logprobs;
     kl = delta.exp() - delta - 1.0;  // k3 estimator, >= 0
-    per_token = per_token + settings.beta * kl;
+    if (settings.beta > 0.0) per_token = per_token + settings.beta * kl;
   }
   at::Tensor loss;
   switch (settings.type) {

@@ -12,7 +12,7 @@ namespace empo::rl {
 struct PolicyLossInputs {
   at::Tensor logprobs;      // (N, K) current policy, with grad
   at::Tensor old_logprobs;  // (N, K) the policy that sampled (no grad)
-  at::Tensor ref_logprobs;  // (N, K) frozen reference; undefined when beta == 0
+  at::Tensor ref_logprobs;  // (N, K) frozen reference; undefined when no KL is wanted
   at::Tensor advantages;    // (N)
   at::Tensor mask;          // (N, K) float: 1 on completion tokens that count
 };

@@ -207,7 +207,7 @@ class Run {
     optimizer_ = std::make_unique<AdamW>(
         parameters_, AdamWSettings{config_.adam_beta1, config_.adam_beta2, config_.adam_epsilon,
                                    config_.weight_decay});
-    if (config_.beta > 0.0)  // the frozen reference is always the starting model
+    if (needs_reference())  // the frozen reference is always the starting model
       reference_ = model::load_model(config_.model_name_or_path, {dtype_, device_});
     reward_settings_ = {config_.reward, config_.empty_answer_reward, answer_config(config_)};
     prompt_settings_.system_prompt = config_.system_prompt;
@@ -265,6 +265,8 @@ class Run {
   }
 
  private:
+  bool needs_reference() const { return config_.beta > 0.0 || config_.guard_max_kl > 0.0; }
+
   AnswerEquivalence make_equivalence() {
     switch (config_.equivalence) {
       case Equivalence::math:
@@ -445,8 +447,10 @@ class Run {
     const size_t groups_per_step = (kept.size() + steps - 1) / steps;
     if (config_.num_iterations > 1)
       score_reference(samples, &TrainSample::old_logprobs, policy_.model);
-    if (config_.beta > 0.0) score_reference(samples, &TrainSample::ref_logprobs, *reference_);
+    if (needs_reference()) score_reference(samples, &TrainSample::ref_logprobs, *reference_);
     double train_seconds = seconds_since(train_start);
+    double first_kl = 0;  // the rollout policy's KL to the start, before this batch's updates
+    bool first_step = true;
     for (int iteration = 0; iteration < config_.num_iterations; ++iteration) {
       for (size_t s = 0; s < steps && state_.step < total_steps_; ++s) {
         auto step_start = Clock::now();
@@ -454,6 +458,8 @@ class Run {
         const size_t last = std::min(samples.size(), (s + 1) * groups_per_step * G);
         io::Json metrics = rollout;
         optimizer_step(samples, first, last, metrics);
+        if (first_step) first_kl = metrics["kl"].get<double>();
+        first_step = false;
         metrics["time/generate"] = time_generate_;
         metrics["time/reward"] = time_reward_;
         metrics["time/train"] = train_seconds + seconds_since(step_start);
@@ -462,7 +468,7 @@ class Run {
         log_step(metrics, hooks);
       }
     }
-    check_guard(rollout);
+    check_guard(rollout, first_kl);
   }
 
   // Log-probs of every sample under `model` without gradients (old policy or reference).
@@ -541,7 +547,7 @@ class Run {
       inputs.old_logprobs = config_.num_iterations > 1
                                 ? stack_rows(micro, &TrainSample::old_logprobs, batch.K, device_)
                                 : logprobs.detach();
-      if (config_.beta > 0.0)
+      if (needs_reference())
         inputs.ref_logprobs = stack_rows(micro, &TrainSample::ref_logprobs, batch.K, device_);
       std::vector<float> advantages;
       for (const auto* sample : micro) advantages.push_back(static_cast<float>(sample->advantage));
@@ -629,7 +635,13 @@ class Run {
 
   // The collapse guard's stop rule: semantic entropy collapsed while the reward saturates,
   // for guard_patience rollouts in a row. Needs no labels.
-  void check_guard(const io::Json& rollout) {
+  void check_guard(const io::Json& rollout, double kl) {
+    if (config_.guard_max_kl > 0.0 && kl > config_.guard_max_kl) {
+      state_.stopped_by_guard = true;
+      std::cerr << "empo: collapse guard: KL to the starting policy " << kl << " > budget "
+                << config_.guard_max_kl << "; stopping at step " << state_.step << "\n";
+      return;
+    }
     if (!config_.guard_stop_rule) return;
     state_.guard_strikes =
         guard_strikes_after(state_.guard_strikes, rollout["empo/normalized_entropy"].get<double>(),
