@@ -1,5 +1,7 @@
 // `empo generate`: batched sampling with the rollout engine.
+#include <algorithm>
 #include <filesystem>
+#include <iostream>
 
 #include "command.h"
 #include "empo/generate/engine.h"
@@ -17,6 +19,7 @@ struct GenerateOptions {
   bool greedy = false;
   uint64_t seed = 0;
   std::string system_prompt;
+  std::vector<std::string> stop;
 };
 
 std::vector<int64_t> read_prompt(const empo::io::Json& line, const std::string& path, long number,
@@ -92,6 +95,9 @@ void run_generate(const GenerateOptions& options) {
   config.sampling = {options.greedy, options.temperature, options.top_k, options.top_p,
                      options.min_p};
   config.eos_token_ids = weights.config.eos_token_ids;
+  config.stop_strings = options.stop;
+  if (!options.stop.empty() && !policy)
+    throw InputError("--stop needs a tokenizer.json in the model folder");
   generate::Completions completions;
   if (policy) {
     completions = generate::complete(*policy, prompts, config);
@@ -112,6 +118,11 @@ void run_generate(const GenerateOptions& options) {
     writer.write(line);
   }
   writer.commit();
+  const auto& stats = completions.stats;
+  std::cerr << "prompts " << prompts.size() << ", samples " << completions.samples.size()
+            << ", KV cache " << stats.kv_cache_bytes / 1048576.0 << " MiB, prefill "
+            << stats.prompt_tokens / std::max(stats.prefill_seconds, 1e-9) << " tok/s, decode "
+            << stats.generated_tokens / std::max(stats.decode_seconds, 1e-9) << " tok/s\n";
 }
 
 void add_generate(CLI::App& app) {
@@ -132,6 +143,7 @@ void add_generate(CLI::App& app) {
   command->add_option("--batch-size", options->batch_size, "prompts prefilled together")
       ->check(CLI::PositiveNumber);
   command->add_option("--system-prompt", options->system_prompt, "for \"messages\" input");
+  command->add_option("--stop", options->stop, "stop string (repeatable); the completion keeps it");
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
   command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");
   command->callback([options] { run_generate(*options); });

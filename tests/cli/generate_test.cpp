@@ -36,6 +36,25 @@ TEST(GenerateCommand, WritesOneLinePerSample) {
   EXPECT_EQ(test::read_text(dir + "/out.jsonl"), test::read_text(dir + "/again.jsonl"));
 }
 
+TEST(GenerateCommand, StopStringsEndCompletions) {
+  auto dir = test::temp_dir("generate_cli");
+  test::write_text(dir + "/in.jsonl", "{\"prompt\": \"23+45+67+12=\"}\n");
+  auto result =
+      test::run_empo("generate --model " + test::source_path("models/adder") + " --input " + dir +
+                     "/in.jsonl --output " + dir + "/out.jsonl --n 4 --seed 1 --stop ,");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("KV cache"), std::string::npos);
+  io::for_each_jsonl(dir + "/out.jsonl", [&](const io::Json& line, long) {
+    auto text = line["completion"].get<std::string>();
+    // Stops at the first ',' (a reasoning step) or at '$' (the model's EOS, a direct answer).
+    EXPECT_TRUE(text.back() == ',' || text.back() == '$') << text;
+    if (text.back() == ',') {
+      EXPECT_EQ(text.find(','), text.size() - 1) << text;
+    }
+    EXPECT_EQ(line["finish_reason"], "stop");
+  });
+}
+
 TEST(GenerateCommand, BadInputExitsTwo) {
   auto dir = test::temp_dir("generate_cli");
   auto model = test::tiny_policy(dir);
