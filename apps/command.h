@@ -4,10 +4,16 @@
 // and sets its callback.
 #include <CLI/CLI.hpp>
 
+#include <string>
+#include <vector>
+
 namespace empo::cli {
 
 using AddCommand = void (*)(CLI::App& app);
 int register_command(AddCommand add);
+
+// The process's own argv, for commands that start copies of themselves (train --nproc).
+const std::vector<std::string>& command_line();
 
 }  // namespace empo::cli
 

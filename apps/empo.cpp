@@ -13,6 +13,15 @@ static std::vector<AddCommand>& registry() {
   return commands;
 }
 
+static std::vector<std::string>& arguments() {
+  static std::vector<std::string> values;
+  return values;
+}
+
+const std::vector<std::string>& command_line() {
+  return arguments();
+}
+
 int register_command(AddCommand add) {
   registry().push_back(add);
   return static_cast<int>(registry().size());
@@ -21,6 +30,7 @@ int register_command(AddCommand add) {
 }  // namespace empo::cli
 
 int main(int argc, char** argv) {
+  empo::cli::arguments().assign(argv, argv + argc);
   CLI::App app{"empo: entropy-minimised policy optimisation, fully unsupervised LLM reasoning RL"};
   app.require_subcommand(1);
   for (auto add : empo::cli::registry()) add(app);

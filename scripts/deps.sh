@@ -5,6 +5,7 @@ packages=(
   g++ make cmake ccache clang-format pkg-config
   libtorch-dev libopenblas0-openmp          # tensors/autograd; OpenBLAS (else reference BLAS, ~25x slower)
   libginac-dev                              # symbolic math equivalence
+  libgloo-dev                               # collective transport of torch c10d (multi-process training)
   libpcre2-dev libutf8proc-dev              # tokenizer regex and NFC
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -16,11 +16,11 @@ double unbiased_std(const double* values, size_t count) {
 }
 
 Advantages compute_advantages(const std::vector<double>& rewards, int group_size,
-                              ScaleRewards scale) {
+                              ScaleRewards scale, double batch_std) {
   if (group_size < 1 || rewards.size() % group_size != 0)
     throw std::logic_error("compute_advantages: rewards are not whole groups");
   const size_t groups = rewards.size() / group_size;
-  const double batch_std = unbiased_std(rewards.data(), rewards.size());
+  if (batch_std < 0) batch_std = unbiased_std(rewards.data(), rewards.size());
   Advantages result;
   result.values.resize(rewards.size());
   for (size_t q = 0; q < groups; ++q) {

@@ -16,8 +16,10 @@ struct Advantages {
 };
 
 // rewards.size() must be a multiple of group_size.
+// batch_std (scale_rewards = batch) is the std over every process's rewards; negative: the
+// std of `rewards`.
 Advantages compute_advantages(const std::vector<double>& rewards, int group_size,
-                              ScaleRewards scale);
+                              ScaleRewards scale, double batch_std = -1.0);
 
 double unbiased_std(const double* values, size_t count);
 

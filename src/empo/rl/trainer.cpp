@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <numeric>
 #include <optional>
 
 #include "empo/data/prompt_source.h"
+#include "empo/dist/process_group.h"
 #include "empo/eval/benchmark.h"
 #include "empo/generate/sampler.h"
 #include "empo/io/error.h"
@@ -183,14 +185,11 @@ void copy_model_side_files(const std::string& from, const fs::path& to) {
   }
 }
 
-double mean(const std::vector<double>& values) {
-  return values.empty() ? 0.0 : std::accumulate(values.begin(), values.end(), 0.0) / values.size();
-}
-
 class Run {
  public:
-  Run(TrainConfig config, const std::string& weights_folder, bool resuming)
+  Run(TrainConfig config, const std::string& weights_folder, bool resuming, dist::Group group)
       : config_(std::move(config)),
+        group_(std::move(group)),
         run_dir_(config_.output_dir),
         device_(model::parse_device(config_.device)),
         dtype_(config_.dtype == Dtype::float32 ? at::kFloat
@@ -226,7 +225,8 @@ class Run {
     warmup_steps_ = config_.warmup_steps > 0
                         ? config_.warmup_steps
                         : static_cast<long>(std::ceil(config_.warmup_ratio * total_steps_));
-    if (!resuming) prepare_fresh_run_dir();
+    if (!resuming && group_.is_main()) prepare_fresh_run_dir();
+    group_.barrier();
   }
 
   void restore(const fs::path& checkpoint) {
@@ -238,16 +238,17 @@ class Run {
     source_.cursor().restore(data::CursorState::from_json(state.at("cursor")));
     optimizer_->load_state(
         model::load_tensor_file((checkpoint / "optimizer.safetensors").string()));
-    truncate_metrics(state_.step);
+    if (group_.is_main()) truncate_metrics(state_.step);
   }
 
   TrainResult run(const TrainHooks& hooks) {
-    io::write_file_atomic((fs::path(run_dir_) / "config.yaml").string(), to_yaml(config_));
+    if (group_.is_main())
+      io::write_file_atomic((fs::path(run_dir_) / "config.yaml").string(), to_yaml(config_));
     TrainResult result;
     while (state_.step < total_steps_ && !state_.stopped_by_guard) {
       const long before = state_.step;
       rollout_and_update(hooks);
-      if (hooks.on_rollout_end) hooks.on_rollout_end(state_.step, policy_);
+      if (hooks.on_rollout_end && group_.is_main()) hooks.on_rollout_end(state_.step, policy_);
       if (config_.save_steps > 0 &&
           state_.step / config_.save_steps > before / config_.save_steps) {
         result.last_checkpoint = save_checkpoint();
@@ -303,7 +304,7 @@ class Run {
   // Greedy pass@1 on each eval_files benchmark at every checkpoint: a metrics line
   // {"step", "eval/<name>/greedy_pass1"} (labels are read here, never by the rewards).
   void evaluate_benchmarks(const TrainHooks& hooks) {
-    if (config_.eval_files.empty()) return;
+    if (config_.eval_files.empty() || !group_.is_main()) return;
     io::Json line{{"step", state_.step}};
     auto settings = eval_settings_from(config_, equivalence_, 0);
     for (const auto& path : config_.eval_files) {
@@ -349,18 +350,23 @@ class Run {
     return generation;
   }
 
-  // Draws `count` questions, samples G completions each and scores them.
+  // Draws `count` questions for all ranks together (every rank walks the same cursor), keeps
+  // this rank's share (every world_size-th), samples G completions each and scores them. A
+  // question's sampling streams derive from its global draw index, so the samples are the
+  // same whatever the number of processes.
   std::vector<Group> draw_groups(size_t count) {
     std::vector<Group> groups;
     auto questions = source_.next_batch(count);
+    const uint64_t first_draw = state_.questions_drawn;
+    state_.questions_drawn += questions.size();
     std::vector<std::vector<int64_t>> prompts;
     std::vector<uint64_t> seeds;
-    for (auto& question : questions) {
+    for (size_t i = group_.rank(); i < questions.size(); i += group_.world_size()) {
       Group group;
-      group.prompt = generate::build_prompt(policy_, prompt_settings_, question);
-      group.question = std::move(question);
+      group.prompt = generate::build_prompt(policy_, prompt_settings_, questions[i]);
+      group.question = std::move(questions[i]);
       prompts.push_back(group.prompt);
-      seeds.push_back(state_.questions_drawn++);
+      seeds.push_back(first_draw + i);
       groups.push_back(std::move(group));
     }
     auto start = Clock::now();
@@ -408,6 +414,19 @@ class Run {
     return signal;
   }
 
+  // The unbiased std of all ranks' rewards together (scale_rewards = batch).
+  double global_std(const std::vector<double>& rewards) const {
+    double sum = 0, squares = 0;
+    for (double reward : rewards) {
+      sum += reward;
+      squares += reward * reward;
+    }
+    auto totals = group_.all_reduce_sum({sum, squares, static_cast<double>(rewards.size())});
+    if (totals[2] < 2) return 0.0;
+    const double mean = totals[0] / totals[2];
+    return std::sqrt(std::max(0.0, (totals[1] - totals[2] * mean * mean) / (totals[2] - 1)));
+  }
+
   bool trainable(const Group& group) const {
     return group.band == BandVerdict::keep && !(config_.dynamic_sampling && group.zero_std);
   }
@@ -416,27 +435,33 @@ class Run {
     time_generate_ = time_reward_ = 0;
     const size_t per_step = static_cast<size_t>(config_.per_device_train_batch_size) *
                             config_.gradient_accumulation_steps;
-    const size_t wanted = per_step * config_.steps_per_generation;
+    // Questions per rollout batch over all processes (the batch size is per process).
+    const size_t wanted = per_step * config_.steps_per_generation * group_.world_size();
     auto drawn = draw_groups(wanted);
     io::Json rollout = rollout_metrics(drawn);
     std::vector<Group> kept;
     for (auto& group : drawn)
       if (trainable(group)) kept.push_back(group);
+    auto kept_everywhere = [&] {
+      return static_cast<size_t>(group_.all_reduce_sum({static_cast<double>(kept.size())})[0]);
+    };
     // Dynamic sampling: replace groups that teach nothing (zero std, outside the band).
+    size_t kept_total = kept_everywhere();
     for (int round = 0;
-         config_.dynamic_sampling && round < config_.max_resample_rounds && kept.size() < wanted;
+         config_.dynamic_sampling && round < config_.max_resample_rounds && kept_total < wanted;
          ++round) {
-      for (auto& group : draw_groups(wanted - kept.size()))
+      for (auto& group : draw_groups(wanted - kept_total))
         if (trainable(group)) kept.push_back(std::move(group));
+      kept_total = kept_everywhere();
     }
-    rollout["resampled_groups"] = static_cast<double>(kept.size());
+    rollout["resampled_groups"] = static_cast<double>(kept_total);
 
     auto train_start = Clock::now();
     std::vector<double> rewards;
     for (const auto& group : kept)
       rewards.insert(rewards.end(), group.score.rewards.begin(), group.score.rewards.end());
     const int G = config_.num_generations;
-    auto advantages = compute_advantages(rewards, G, config_.scale_rewards);
+    auto advantages = compute_advantages(rewards, G, config_.scale_rewards, global_std(rewards));
     std::vector<TrainSample> samples;
     for (size_t q = 0; q < kept.size(); ++q)
       for (int j = 0; j < G; ++j) {
@@ -509,17 +534,22 @@ class Run {
     // Normalisers over the whole step (and per accumulation chunk for bnpo).
     const size_t G = static_cast<size_t>(config_.num_generations);
     const size_t chunk_samples = static_cast<size_t>(config_.per_device_train_batch_size) * G;
-    double step_tokens = 0;
-    std::vector<double> chunk_tokens;
+    // Counts over every rank: one normaliser for all processes keeps the summed gradient
+    // equal to the single-process one.
+    const size_t chunks = static_cast<size_t>(config_.gradient_accumulation_steps);
+    std::vector<double> counts(chunks + 2, 0.0);  // tokens per chunk, step tokens, sequences
     for (size_t i = first; i < last; ++i) {
       auto& sample = samples[i];
-      sample.chunk = (i - first) / chunk_samples;
-      if (chunk_tokens.size() <= sample.chunk) chunk_tokens.resize(sample.chunk + 1, 0);
+      sample.chunk = std::min(chunks - 1, (i - first) / chunk_samples);
       double counted =
           (config_.mask_truncated_completions && sample.truncated) ? 0 : sample.completion.size();
-      step_tokens += counted;
-      chunk_tokens[sample.chunk] += counted;
+      counts[sample.chunk] += counted;
+      counts[chunks] += counted;
     }
+    counts[chunks + 1] = static_cast<double>(last - first);
+    counts = group_.all_reduce_sum(counts);
+    const double step_tokens = counts[chunks];
+    const double step_sequences = counts[chunks + 1];
     LossSettings settings{config_.loss_type, config_.epsilon, config_.epsilon_high, config_.beta};
     double loss_sum = 0, clipped_low = 0, clipped_high = 0, kl_sum = 0, counted = 0,
            entropy_sum = 0;
@@ -531,12 +561,12 @@ class Run {
       while (end < last && end - i < limit && samples[end].chunk == samples[i].chunk) ++end;
       std::vector<const TrainSample*> micro;
       for (size_t k = i; k < end; ++k) micro.push_back(&samples[k]);
-      const double chunk_count = static_cast<double>(chunk_tokens.size());
-      LossNormalizers normalizers{static_cast<double>(last - first),
-                                  config_.loss_type == LossType::bnpo
-                                      ? std::max(1.0, chunk_tokens[samples[i].chunk]) * chunk_count
-                                      : std::max(1.0, step_tokens),
-                                  static_cast<double>(config_.max_completion_length)};
+      LossNormalizers normalizers{
+          std::max(1.0, step_sequences),
+          config_.loss_type == LossType::bnpo
+              ? std::max(1.0, counts[samples[i].chunk]) * static_cast<double>(chunks)
+              : std::max(1.0, step_tokens),
+          static_cast<double>(config_.max_completion_length)};
       auto batch = pack(micro, config_.mask_truncated_completions, device_);
       auto hidden = completion_hidden(policy_.model, batch);
       auto logprobs = model::token_logprobs(hidden, policy_.model.weights.lm_head, batch.targets,
@@ -568,16 +598,21 @@ class Run {
       entropy_sum += (statistics.entropy.view({-1, batch.K}) * batch.mask).sum().item<double>();
       i = end;
     }
+    double tokens = 0;
+    for (size_t i = first; i < last; ++i)
+      tokens += samples[i].prompt->size() + samples[i].completion.size();
+    auto sums = group_.all_reduce_sum({loss_sum, clipped_low, clipped_high, kl_sum, counted,
+                                       entropy_sum, tokens, any_gradient ? 1.0 : 0.0});
+    loss_sum = sums[0], clipped_low = sums[1], clipped_high = sums[2], kl_sum = sums[3];
+    counted = sums[4], entropy_sum = sums[5], tokens = sums[6];
     double grad_norm = 0;
-    if (any_gradient) {
+    if (sums[7] > 0) {
+      dist::all_reduce_gradients(group_, parameters_);
       grad_norm = clip_grad_norm(parameters_, config_.max_grad_norm);
       optimizer_->step(lr);
     }
     optimizer_->zero_grad();
     ++state_.step;
-    double tokens = 0;
-    for (size_t i = first; i < last; ++i)
-      tokens += samples[i].prompt->size() + samples[i].completion.size();
     state_.num_tokens += static_cast<int64_t>(tokens);
     metrics["step"] = state_.step;
     metrics["epoch"] = source_.cursor().epochs_done();
@@ -589,46 +624,89 @@ class Run {
     metrics["clip_ratio/low_mean"] = counted > 0 ? clipped_low / counted : 0.0;
     metrics["clip_ratio/high_mean"] = counted > 0 ? clipped_high / counted : 0.0;
     metrics["kl"] = counted > 0 ? kl_sum / counted : 0.0;
-    metrics["train_samples"] = static_cast<double>(last - first);
+    metrics["train_samples"] = step_sequences;
   }
 
+  // Rollout metrics over every rank's groups (sums are reduced, then divided).
   io::Json rollout_metrics(const std::vector<Group>& groups) const {
-    std::vector<double> rewards, entropies, clusters, lengths, accuracy, majority;
-    double zero_std = 0, below = 0, above = 0, truncated = 0;
+    enum Sum {
+      kReward,
+      kRewardSquares,
+      kSamples,
+      kEntropy,
+      kClusters,
+      kGroups,
+      kZeroStd,
+      kBelow,
+      kAbove,
+      kLength,
+      kTruncated,
+      kCorrect,
+      kLabelled,
+      kMajority,
+      kLabelledGroups,
+      kSums
+    };
+    std::vector<double> sums(kSums, 0.0);
+    double shortest = std::numeric_limits<double>::infinity(), longest = 0;
     for (const auto& group : groups) {
-      rewards.insert(rewards.end(), group.score.rewards.begin(), group.score.rewards.end());
-      entropies.push_back(group.score.clustering.entropy);
-      clusters.push_back(static_cast<double>(group.score.clustering.cluster_sizes.size()));
-      zero_std += group.zero_std;
-      below += group.band == BandVerdict::below;
-      above += group.band == BandVerdict::above;
-      for (const auto& sample : group.samples) {
-        lengths.push_back(static_cast<double>(sample.tokens.size()));
-        truncated += sample.finish == generate::FinishReason::kLength;
+      for (double reward : group.score.rewards) {
+        sums[kReward] += reward;
+        sums[kRewardSquares] += reward * reward;
+        sums[kSamples] += 1;
       }
-      for (bool correct : group.score.correct) accuracy.push_back(correct);
-      if (!group.score.correct.empty()) majority.push_back(group.score.majority_correct);
+      sums[kEntropy] += group.score.clustering.entropy;
+      sums[kClusters] += static_cast<double>(group.score.clustering.cluster_sizes.size());
+      sums[kGroups] += 1;
+      sums[kZeroStd] += group.zero_std;
+      sums[kBelow] += group.band == BandVerdict::below;
+      sums[kAbove] += group.band == BandVerdict::above;
+      for (const auto& sample : group.samples) {
+        const double length = static_cast<double>(sample.tokens.size());
+        sums[kLength] += length;
+        shortest = std::min(shortest, length);
+        longest = std::max(longest, length);
+        sums[kTruncated] += sample.finish == generate::FinishReason::kLength;
+      }
+      for (bool correct : group.score.correct) {
+        sums[kCorrect] += correct;
+        sums[kLabelled] += 1;
+      }
+      if (!group.score.correct.empty()) {
+        sums[kMajority] += group.score.majority_correct;
+        sums[kLabelledGroups] += 1;
+      }
     }
-    const double count = std::max<double>(1, groups.size());
+    sums = group_.all_reduce_sum(sums);
+    shortest = group_.all_reduce_min(shortest);
+    longest = group_.all_reduce_max(longest);
+    auto ratio = [](double numerator, double denominator) {
+      return denominator > 0 ? numerator / denominator : 0.0;
+    };
+    const double reward_mean = ratio(sums[kReward], sums[kSamples]);
+    const double entropy_mean = ratio(sums[kEntropy], sums[kGroups]);
     io::Json metrics;
-    metrics["reward"] = mean(rewards);
-    metrics["reward_std"] = rewards.size() > 1 ? unbiased_std(rewards.data(), rewards.size()) : 0.0;
-    metrics["frac_reward_zero_std"] = zero_std / count;
-    metrics["completions/mean_length"] = mean(lengths);
-    metrics["completions/min_length"] =
-        lengths.empty() ? 0.0 : *std::min_element(lengths.begin(), lengths.end());
-    metrics["completions/max_length"] =
-        lengths.empty() ? 0.0 : *std::max_element(lengths.begin(), lengths.end());
-    metrics["completions/clipped_ratio"] = lengths.empty() ? 0.0 : truncated / lengths.size();
-    metrics["empo/semantic_entropy"] = mean(entropies);
+    metrics["reward"] = reward_mean;
+    metrics["reward_std"] =
+        sums[kSamples] > 1
+            ? std::sqrt(std::max(
+                  0.0, (sums[kRewardSquares] - sums[kSamples] * reward_mean * reward_mean) /
+                           (sums[kSamples] - 1)))
+            : 0.0;
+    metrics["frac_reward_zero_std"] = ratio(sums[kZeroStd], sums[kGroups]);
+    metrics["completions/mean_length"] = ratio(sums[kLength], sums[kSamples]);
+    metrics["completions/min_length"] = std::isfinite(shortest) ? shortest : 0.0;
+    metrics["completions/max_length"] = longest;
+    metrics["completions/clipped_ratio"] = ratio(sums[kTruncated], sums[kSamples]);
+    metrics["empo/semantic_entropy"] = entropy_mean;
     metrics["empo/normalized_entropy"] =
-        mean(entropies) / std::log(static_cast<double>(std::max(2, config_.num_generations)));
-    metrics["empo/num_clusters"] = mean(clusters);
-    metrics["empo/filtered_low"] = below / count;
-    metrics["empo/filtered_high"] = above / count;
-    if (!accuracy.empty()) {
-      metrics["monitor/accuracy"] = mean(accuracy);
-      metrics["monitor/majority_accuracy"] = mean(majority);
+        entropy_mean / std::log(static_cast<double>(std::max(2, config_.num_generations)));
+    metrics["empo/num_clusters"] = ratio(sums[kClusters], sums[kGroups]);
+    metrics["empo/filtered_low"] = ratio(sums[kBelow], sums[kGroups]);
+    metrics["empo/filtered_high"] = ratio(sums[kAbove], sums[kGroups]);
+    if (sums[kLabelled] > 0) {
+      metrics["monitor/accuracy"] = ratio(sums[kCorrect], sums[kLabelled]);
+      metrics["monitor/majority_accuracy"] = ratio(sums[kMajority], sums[kLabelledGroups]);
     }
     return metrics;
   }
@@ -664,6 +742,7 @@ class Run {
                                        ? metrics["completions/mean_length"].get<double>() *
                                              metrics["train_samples"].get<double>() / step_seconds
                                        : 0.0;
+    if (!group_.is_main()) return;  // rank 0 logs for everyone (metrics are reduced)
     if (state_.step % config_.logging_steps == 0 || state_.step == total_steps_)
       append_metrics(metrics);
     if (!hooks.quiet) print_progress(metrics);
@@ -689,6 +768,11 @@ class Run {
 
   std::string save_checkpoint() {
     fs::path final_path = fs::path(run_dir_) / checkpoint_name(state_.step);
+    // Every rank holds the same weights and optimizer state; rank 0 writes them.
+    if (!group_.is_main()) {
+      group_.barrier();
+      return final_path.string();
+    }
     fs::path temp_path = final_path.string() + ".tmp";
     fs::remove_all(temp_path);
     fs::create_directories(temp_path);
@@ -709,10 +793,12 @@ class Run {
     if (config_.save_total_limit > 0)
       for (size_t i = 0; i + config_.save_total_limit < existing.size(); ++i)
         fs::remove_all(existing[i].second);
+    group_.barrier();
     return final_path.string();
   }
 
   TrainConfig config_;
+  dist::Group group_;
   std::string run_dir_;
   at::Device device_;
   at::ScalarType dtype_;
@@ -749,7 +835,7 @@ std::string latest_checkpoint(const std::string& run_dir) {
 TrainResult train(const TrainConfig& config, const TrainHooks& hooks) {
   validate(config);
   model::init_runtime();
-  Run run(config, config.model_name_or_path, /*resuming=*/false);
+  Run run(config, config.model_name_or_path, /*resuming=*/false, dist::Group::from_environment());
   return run.run(hooks);
 }
 
@@ -760,7 +846,7 @@ TrainResult resume(const std::string& run_dir, const std::vector<std::string>& o
   auto config = load_config((fs::path(run_dir) / "config.yaml").string(), overrides);
   config.output_dir = run_dir;
   model::init_runtime();
-  Run run(config, checkpoint, /*resuming=*/true);
+  Run run(config, checkpoint, /*resuming=*/true, dist::Group::from_environment());
   run.restore(checkpoint);
   return run.run(hooks);
 }
