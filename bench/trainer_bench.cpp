@@ -7,9 +7,8 @@
 
 #include "empo/data/synthetic.h"
 #include "empo/model/runtime.h"
-#include "empo/model/weights.h"
+#include "empo/rl/sft.h"
 #include "empo/rl/trainer.h"
-#include "empo/text/tokenizer_writer.h"
 
 namespace {
 
@@ -18,24 +17,11 @@ using namespace empo;
 std::string prepare(const std::string& dir, int64_t hidden, int64_t layers) {
   std::filesystem::remove_all(dir);
   std::string model_dir = dir + "/model";
-  text::CharVocabulary vocabulary;
-  model::ModelConfig config;
-  config.model_type = "qwen2";
-  config.vocab_size = text::vocab_size(vocabulary);
-  config.hidden_size = hidden;
-  config.intermediate_size = 4 * hidden;
-  config.num_hidden_layers = layers;
-  config.num_attention_heads = 4;
-  config.num_key_value_heads = 4;
-  config.head_dim = hidden / 4;
-  config.attention_bias = true;
-  config.tie_word_embeddings = true;
-  config.raw = {{"model_type", "qwen2"},       {"vocab_size", config.vocab_size},
-                {"hidden_size", hidden},       {"intermediate_size", 4 * hidden},
-                {"num_hidden_layers", layers}, {"num_attention_heads", 4},
-                {"num_key_value_heads", 4},    {"tie_word_embeddings", true}};
-  model::save_model(model::random_model(config, 0), model_dir, at::kFloat);
-  text::write_char_tokenizer(model_dir, vocabulary);
+  rl::SmallModelSpec spec;
+  spec.hidden_size = hidden;
+  spec.num_hidden_layers = layers;
+  spec.intermediate_size = 4 * hidden;
+  rl::init_char_model(model_dir, spec, text::CharVocabulary{}, 0);
   data::write_addition_jsonl(
       dir + "/train.jsonl",
       data::generate_addition_split(data::AdditionTask{}, data::Split::train, 2000, 0));
