@@ -7,11 +7,11 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace empo::test {
 

@@ -193,7 +193,6 @@ TEST(Metrics, Pearson) {
   EXPECT_FALSE(pearson({1, 2}, {1, 2, 3}).has_value());
 }
 
-
 TEST(Metrics, SummaryTable) {
   std::string table = format_summary_table(summarize({alpha(), beta()}));
   EXPECT_EQ(table,

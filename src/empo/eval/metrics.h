@@ -90,7 +90,6 @@ EvalSummary summarize(const std::vector<BenchmarkRecords>& benchmarks);
 // Pearson correlation; unset for fewer than 2 points or a constant variable.
 std::optional<double> pearson(const std::vector<double>& x, const std::vector<double>& y);
 
-
 std::optional<double> entropy_majority_correlation(const std::vector<QuestionScore>& questions);
 
 // A plain-text table, one row per benchmark plus "overall (micro)" and "overall (macro)";
