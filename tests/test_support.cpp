@@ -51,7 +51,12 @@ std::string temp_dir(const std::string& name) {
 }
 
 CommandResult run_empo(const std::string& arguments) {
-  std::string command = std::string(EMPO_BINARY) + " " + arguments + " 2>&1";
+  return run_empo_in(".", arguments);
+}
+
+CommandResult run_empo_in(const std::string& folder, const std::string& arguments) {
+  std::string command =
+      "cd '" + folder + "' && " + std::string(EMPO_BINARY) + " " + arguments + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("popen failed: " + command);
   std::string output;

@@ -14,6 +14,8 @@ struct CommandResult {
 };
 // Runs `empo <arguments>` through the shell.
 CommandResult run_empo(const std::string& arguments);
+// The same with `folder` as the working directory.
+CommandResult run_empo_in(const std::string& folder, const std::string& arguments);
 
 void write_text(const std::string& path, const std::string& contents);
 std::string read_text(const std::string& path);

@@ -118,8 +118,10 @@ io::Json run_demo(const DemoOptions& options) {
   data::write_addition_jsonl(
       config.train_file,
       data::generate_addition_split(task, data::Split::train, kTrainQuestions, options.seed));
-  auto test = as_questions(
-      data::generate_addition_split(task, data::Split::test, options.eval_questions, kTestSeed));
+  auto test_problems =
+      data::generate_addition_split(task, data::Split::test, options.eval_questions, kTestSeed);
+  data::write_addition_jsonl(options.output_dir + "/test.jsonl", test_problems);  // for empo eval
+  auto test = as_questions(test_problems);
   std::vector<data::Question> curve_questions(
       test.begin(), test.begin() + std::min<size_t>(test.size(), options.curve_questions));
 
