@@ -61,7 +61,11 @@ TEST(TokenLogprobs, MatchesDenseLogSoftmaxAtTemperature) {
   auto grads_dense = torch::autograd::grad({(dense * weights).sum()}, {hidden, head});
   EXPECT_TRUE(at::allclose(grads_chunked[0], grads_dense[0], 1e-4, 1e-5));
   EXPECT_TRUE(at::allclose(grads_chunked[1], grads_dense[1], 1e-4, 1e-5));
+  auto with_entropy = token_logprobs_and_entropy(hidden, head, targets, 0.7, 4);
+  EXPECT_TRUE(with_entropy.logprobs.equal(chunked));
+  EXPECT_FALSE(with_entropy.entropy.requires_grad());
   auto statistics = token_statistics(hidden.detach(), head.detach(), targets, 0.7, 4);
+  EXPECT_TRUE(at::allclose(with_entropy.entropy, statistics.entropy, 1e-5, 1e-6));
   EXPECT_TRUE(at::allclose(statistics.logprobs, dense.detach(), 1e-5, 1e-6));
   auto log_p = at::log_softmax(at::matmul(hidden, head.t()).detach() / 0.7, 1);
   EXPECT_TRUE(at::allclose(statistics.entropy, -(log_p.exp() * log_p).sum(1), 1e-5, 1e-6));

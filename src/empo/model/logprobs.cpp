@@ -16,21 +16,28 @@ at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& lm_head, dou
 
 class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
  public:
-  static at::Tensor forward(torch::autograd::AutogradContext* context, const at::Tensor& hidden,
-                            const at::Tensor& lm_head, const at::Tensor& targets,
-                            double temperature, int64_t chunk_rows) {
+  // Outputs: log p(target) (differentiable) and the distribution's entropy, which costs no
+  // extra matmul here (the trainer logs it) and carries no gradient.
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* context,
+                                                const at::Tensor& hidden, const at::Tensor& lm_head,
+                                                const at::Tensor& targets, double temperature,
+                                                int64_t chunk_rows) {
     context->save_for_backward({hidden, lm_head, targets});
     context->saved_data["temperature"] = temperature;
     context->saved_data["chunk_rows"] = chunk_rows;
     const int64_t N = hidden.size(0);
-    auto result = at::empty({N}, hidden.options().dtype(at::kFloat));
+    auto logprobs = at::empty({N}, hidden.options().dtype(at::kFloat));
+    auto entropy = at::empty({N}, hidden.options().dtype(at::kFloat));
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
-      auto logits = chunk_logits(hidden.narrow(0, start, n), lm_head, temperature);  // (n, V)
-      auto picked = logits.gather(1, targets.narrow(0, start, n).unsqueeze(1)).squeeze(1);
-      result.narrow(0, start, n).copy_(picked - at::logsumexp(logits, 1));
+      auto log_p =
+          at::log_softmax(chunk_logits(hidden.narrow(0, start, n), lm_head, temperature), 1);
+      logprobs.narrow(0, start, n)
+          .copy_(log_p.gather(1, targets.narrow(0, start, n).unsqueeze(1)).squeeze(1));
+      entropy.narrow(0, start, n).copy_(-(log_p.exp() * log_p).sum(1));
     }
-    return result;
+    context->mark_non_differentiable({entropy});
+    return {logprobs, entropy};
   }
 
   // d logp_i / d logits_i = onehot(target_i) - softmax_i, scaled by 1/temperature.
@@ -65,9 +72,17 @@ class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
 
 }  // namespace
 
+LogprobsAndEntropy token_logprobs_and_entropy(const at::Tensor& hidden, const at::Tensor& lm_head,
+                                              const at::Tensor& targets, double temperature,
+                                              int64_t chunk_rows) {
+  auto outputs =
+      ChunkedLogprobs::apply(hidden, lm_head, targets.to(at::kLong), temperature, chunk_rows);
+  return {outputs[0], outputs[1]};
+}
+
 at::Tensor token_logprobs(const at::Tensor& hidden, const at::Tensor& lm_head,
                           const at::Tensor& targets, double temperature, int64_t chunk_rows) {
-  return ChunkedLogprobs::apply(hidden, lm_head, targets.to(at::kLong), temperature, chunk_rows);
+  return token_logprobs_and_entropy(hidden, lm_head, targets, temperature, chunk_rows).logprobs;
 }
 
 TokenStatistics token_statistics(const at::Tensor& hidden, const at::Tensor& lm_head,

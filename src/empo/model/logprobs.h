@@ -16,6 +16,15 @@ at::Tensor token_logprobs(const at::Tensor& hidden, const at::Tensor& lm_head,
                           const at::Tensor& targets, double temperature = 1.0,
                           int64_t chunk_rows = 1024);
 
+// The same forward pass also yields each row's entropy H(p) (no gradient), for metrics.
+struct LogprobsAndEntropy {
+  at::Tensor logprobs;  // (N), differentiable
+  at::Tensor entropy;   // (N), detached
+};
+LogprobsAndEntropy token_logprobs_and_entropy(const at::Tensor& hidden, const at::Tensor& lm_head,
+                                              const at::Tensor& targets, double temperature = 1.0,
+                                              int64_t chunk_rows = 1024);
+
 struct TokenStatistics {
   at::Tensor logprobs;        // (N) log p(target)
   at::Tensor entropy;         // (N) H(p) in nats

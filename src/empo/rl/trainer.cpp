@@ -569,9 +569,9 @@ class Run {
           static_cast<double>(config_.max_completion_length)};
       auto batch = pack(micro, config_.mask_truncated_completions, device_);
       auto hidden = completion_hidden(policy_.model, batch);
-      auto logprobs = model::token_logprobs(hidden, policy_.model.weights.lm_head, batch.targets,
-                                            sampling_temperature())
-                          .view({-1, batch.K});
+      auto scored = model::token_logprobs_and_entropy(hidden, policy_.model.weights.lm_head,
+                                                      batch.targets, sampling_temperature());
+      auto logprobs = scored.logprobs.view({-1, batch.K});
       PolicyLossInputs inputs;
       inputs.logprobs = logprobs;
       inputs.old_logprobs = config_.num_iterations > 1
@@ -593,9 +593,7 @@ class Run {
       clipped_high += result.clipped_high;
       kl_sum += result.kl_sum;
       counted += result.counted;
-      auto statistics = model::token_statistics(hidden.detach(), policy_.model.weights.lm_head,
-                                                batch.targets, sampling_temperature());
-      entropy_sum += (statistics.entropy.view({-1, batch.K}) * batch.mask).sum().item<double>();
+      entropy_sum += (scored.entropy.view({-1, batch.K}) * batch.mask).sum().item<double>();
       i = end;
     }
     double tokens = 0;
