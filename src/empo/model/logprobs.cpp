@@ -21,20 +21,20 @@ class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* context,
                                                 const at::Tensor& hidden, const at::Tensor& lm_head,
                                                 const at::Tensor& targets, double temperature,
-                                                int64_t chunk_rows) {
+                                                int64_t chunk_rows, bool with_entropy) {
     context->save_for_backward({hidden, lm_head, targets});
     context->saved_data["temperature"] = temperature;
     context->saved_data["chunk_rows"] = chunk_rows;
     const int64_t N = hidden.size(0);
     auto logprobs = at::empty({N}, hidden.options().dtype(at::kFloat));
-    auto entropy = at::empty({N}, hidden.options().dtype(at::kFloat));
+    auto entropy = at::empty({with_entropy ? N : 0}, hidden.options().dtype(at::kFloat));
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       auto log_p =
           at::log_softmax(chunk_logits(hidden.narrow(0, start, n), lm_head, temperature), 1);
       logprobs.narrow(0, start, n)
           .copy_(log_p.gather(1, targets.narrow(0, start, n).unsqueeze(1)).squeeze(1));
-      entropy.narrow(0, start, n).copy_(-(log_p.exp() * log_p).sum(1));
+      if (with_entropy) entropy.narrow(0, start, n).copy_(-(log_p.exp() * log_p).sum(1));
     }
     context->mark_non_differentiable({entropy});
     return {logprobs, entropy};
@@ -65,8 +65,9 @@ class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
       grad_hidden.narrow(0, start, n).copy_(at::matmul(grad_logits_typed, lm_head));
       grad_head.add_(at::matmul(grad_logits.t(), hidden_chunk.to(at::kFloat)));
     }
-    return {grad_hidden, grad_head.to(lm_head.scalar_type()), at::Tensor(), at::Tensor(),
-            at::Tensor()};
+    return {grad_hidden,  grad_head.to(lm_head.scalar_type()),
+            at::Tensor(), at::Tensor(),
+            at::Tensor(), at::Tensor()};
   }
 };
 
@@ -75,14 +76,15 @@ class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
 LogprobsAndEntropy token_logprobs_and_entropy(const at::Tensor& hidden, const at::Tensor& lm_head,
                                               const at::Tensor& targets, double temperature,
                                               int64_t chunk_rows) {
-  auto outputs =
-      ChunkedLogprobs::apply(hidden, lm_head, targets.to(at::kLong), temperature, chunk_rows);
+  auto outputs = ChunkedLogprobs::apply(hidden, lm_head, targets.to(at::kLong), temperature,
+                                        chunk_rows, /*with_entropy=*/true);
   return {outputs[0], outputs[1]};
 }
 
 at::Tensor token_logprobs(const at::Tensor& hidden, const at::Tensor& lm_head,
                           const at::Tensor& targets, double temperature, int64_t chunk_rows) {
-  return token_logprobs_and_entropy(hidden, lm_head, targets, temperature, chunk_rows).logprobs;
+  return ChunkedLogprobs::apply(hidden, lm_head, targets.to(at::kLong), temperature, chunk_rows,
+                                /*with_entropy=*/false)[0];
 }
 
 TokenStatistics token_statistics(const at::Tensor& hidden, const at::Tensor& lm_head,
