@@ -114,6 +114,10 @@ TEST(Trainer, LossFallsOverIterationsOnOneRolloutAndMetricsAreLogged) {
   auto start = model::load_model(workspace.model);
   EXPECT_FALSE(trained.weights.norm.equal(start.weights.norm));
   EXPECT_TRUE(fs::exists(config.output_dir + "/config.yaml"));
+  // The same scalars go to a TensorBoard event file.
+  ASSERT_TRUE(fs::is_directory(config.output_dir + "/tensorboard"));
+  auto events = fs::directory_iterator(config.output_dir + "/tensorboard")->path().string();
+  EXPECT_NE(test::read_text(events).find("empo/semantic_entropy"), std::string::npos);
 }
 
 TEST(Trainer, ResumeContinuesBitForBit) {

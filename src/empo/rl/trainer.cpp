@@ -17,6 +17,7 @@
 #include "empo/eval/benchmark.h"
 #include "empo/generate/sampler.h"
 #include "empo/io/error.h"
+#include "empo/log/tensorboard.h"
 #include "empo/model/logprobs.h"
 #include "empo/model/runtime.h"
 #include "empo/model/transformer.h"
@@ -242,8 +243,10 @@ class Run {
   }
 
   TrainResult run(const TrainHooks& hooks) {
-    if (group_.is_main())
+    if (group_.is_main()) {
       io::write_file_atomic((fs::path(run_dir_) / "config.yaml").string(), to_yaml(config_));
+      tensorboard_ = std::make_unique<log::TensorBoardWriter>(run_dir_ + "/tensorboard");
+    }
     TrainResult result;
     while (state_.step < total_steps_ && !state_.stopped_by_guard) {
       const long before = state_.step;
@@ -318,6 +321,7 @@ class Run {
   }
 
   void append_metrics(const io::Json& line) {
+    if (tensorboard_) tensorboard_->add_scalars(line.value("step", 0L), line);
     auto path = (fs::path(run_dir_) / "metrics.jsonl").string();
     std::FILE* file = std::fopen(path.c_str(), "a");
     if (!file) throw InputError(path + ": cannot append metrics");
@@ -812,6 +816,7 @@ class Run {
   long total_steps_ = 0;
   long warmup_steps_ = 0;
   RunState state_;
+  std::unique_ptr<log::TensorBoardWriter> tensorboard_;  // rank 0: RUN_DIR/tensorboard
   double time_generate_ = 0;
   double time_reward_ = 0;
 };
