@@ -509,9 +509,10 @@ class Run {
       auto logprobs = model::token_logprobs(completion_hidden(model, batch), model.weights.lm_head,
                                             batch.targets, sampling_temperature())
                           .view({-1, batch.K});
-      for (size_t row = 0; row < micro.size(); ++row)
-        const_cast<TrainSample*>(micro[row])->*member =
-            row_values(logprobs, row, micro[row]->completion.size());
+      for (size_t row = 0; row < micro.size(); ++row) {
+        TrainSample& sample = samples[micro[row] - samples.data()];
+        sample.*member = row_values(logprobs, row, sample.completion.size());
+      }
     }
   }
 
