@@ -73,7 +73,7 @@ std::string rewritten(const std::string& answer) {
 std::vector<std::string> benchmark_ground_truths() {
   std::vector<std::string> answers;
   for (const char* name : {"aime24", "amc23", "math500", "minerva_math", "olympiadbench"}) {
-    std::string path = test::fixture(std::string("reward/benchmarks/") + name + ".jsonl");
+    std::string path = test::source_path(std::string("data/benchmarks/") + name + ".jsonl");
     io::for_each_jsonl(path, [&](const io::Json& row, long) {
       for (const auto& answer : row.at("reward_model").at("ground_truth")) {
         answers.push_back(answer.get<std::string>());
