@@ -19,8 +19,7 @@ std::vector<std::string> ground_truths() {
   static const std::vector<std::string> answers = [] {
     std::vector<std::string> all;
     for (const char* name : {"aime24", "amc23", "math500", "minerva_math", "olympiadbench"}) {
-      std::string path =
-          std::string(EMPO_SOURCE_DIR) + "/data/benchmarks/" + name + ".jsonl";
+      std::string path = std::string(EMPO_SOURCE_DIR) + "/data/benchmarks/" + name + ".jsonl";
       empo::io::for_each_jsonl(path, [&](const empo::io::Json& row, long) {
         for (const auto& answer : row.at("reward_model").at("ground_truth")) {
           all.push_back(answer.get<std::string>());
