@@ -1,6 +1,9 @@
 #pragma once
 // Shared helpers for tests: fixture paths, temp folders, running the empo binary.
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace empo::test {
 
@@ -18,6 +21,8 @@ CommandResult run_empo(const std::string& arguments);
 CommandResult run_empo_in(const std::string& folder, const std::string& arguments);
 
 void write_text(const std::string& path, const std::string& contents);
+// Every non-empty line of a JSONL file, parsed.
+std::vector<nlohmann::json> read_jsonl(const std::string& path);
 std::string read_text(const std::string& path);
 
 }  // namespace empo::test

@@ -13,15 +13,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::vector<Json> read_jsonl(const std::string& path) {
-  std::vector<Json> lines;
-  std::istringstream in(read_text(path));
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) lines.push_back(Json::parse(line));
-  return lines;
-}
-
 std::string shell_quoted(const std::string& path) {
   return "'" + path + "'";
 }
