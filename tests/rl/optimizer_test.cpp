@@ -44,6 +44,25 @@ TEST(AdamW, StateRoundTrip) {
   EXPECT_TRUE(a.equal(b));
 }
 
+TEST(AdamW, Bfloat16WeightsKeepFloat32MasterWeights) {
+  // Each step moves the weight by ~lr = 1e-4, far below bf16's spacing at 1.0 (2^-7): without
+  // a float32 master copy every step would round back to 1.0.
+  auto parameter = at::ones({1}, at::kBFloat16).requires_grad_(true);
+  AdamW optimizer({parameter}, {});
+  for (int step = 0; step < 100; ++step) {
+    parameter.mutable_grad() = at::ones({1}, at::kBFloat16);
+    optimizer.step(1e-4);
+  }
+  EXPECT_EQ(parameter.scalar_type(), at::kBFloat16);
+  EXPECT_NEAR(parameter.item<float>(), 0.99, 0.004);
+  EXPECT_NEAR(optimizer.state().at("master.0").item<double>(), 1.0 - 100 * 1e-4, 1e-5);
+  // The master copy survives a state round trip (exact resume of bf16 training).
+  auto copy = parameter.detach().clone().requires_grad_(true);
+  AdamW resumed({copy}, {});
+  resumed.load_state(optimizer.state());
+  EXPECT_TRUE(resumed.state().at("master.0").equal(optimizer.state().at("master.0")));
+}
+
 TEST(ClipGradNorm, ScalesToMaxNorm) {
   auto a = at::zeros({2}).requires_grad_(true);
   a.mutable_grad() = at::tensor({3.0f, 4.0f});

@@ -12,6 +12,11 @@ AdamW::AdamW(std::vector<at::Tensor> parameters, const AdamWSettings& settings)
     // Moments in float32 even for bf16 weights: bf16 moments lose small updates.
     exp_avg_.push_back(at::zeros(parameter.sizes(), parameter.options().dtype(at::kFloat)));
     exp_avg_sq_.push_back(at::zeros(parameter.sizes(), parameter.options().dtype(at::kFloat)));
+    // Low-precision weights get a float32 master copy: at lr 1e-6 most AdamW steps are far
+    // below bf16's resolution and would round away if applied to the bf16 weights directly.
+    master_.push_back(parameter.scalar_type() == at::kFloat
+                          ? at::Tensor()
+                          : parameter.detach().to(at::kFloat).clone());
   }
 }
 
@@ -24,13 +29,13 @@ void AdamW::step(double lr) {
     auto& parameter = parameters_[i];
     if (!parameter.grad().defined()) continue;
     auto grad = parameter.grad().to(at::kFloat);
-    auto weights = parameter.to(at::kFloat);
+    auto weights = master_[i].defined() ? master_[i] : parameter;  // float32, updated in place
     if (settings_.weight_decay != 0.0) weights.mul_(1.0 - lr * settings_.weight_decay);
     exp_avg_[i].mul_(settings_.beta1).add_(grad, 1.0 - settings_.beta1);
     exp_avg_sq_[i].mul_(settings_.beta2).addcmul_(grad, grad, 1.0 - settings_.beta2);
     auto denominator = (exp_avg_sq_[i].sqrt() / std::sqrt(correction2)).add_(settings_.epsilon);
     weights.addcdiv_(exp_avg_[i], denominator, -lr / correction1);
-    if (weights.data_ptr() != parameter.data_ptr()) parameter.copy_(weights);
+    if (master_[i].defined()) parameter.copy_(weights);
   }
 }
 
@@ -44,6 +49,7 @@ std::map<std::string, at::Tensor> AdamW::state() const {
   for (size_t i = 0; i < parameters_.size(); ++i) {
     state["exp_avg." + std::to_string(i)] = exp_avg_[i];
     state["exp_avg_sq." + std::to_string(i)] = exp_avg_sq_[i];
+    if (master_[i].defined()) state["master." + std::to_string(i)] = master_[i];
   }
   state["step"] = at::tensor({steps_}, at::kLong);
   return state;
@@ -60,6 +66,7 @@ void AdamW::load_state(const std::map<std::string, at::Tensor>& state) {
   for (size_t i = 0; i < parameters_.size(); ++i) {
     exp_avg_[i].copy_(get("exp_avg." + std::to_string(i), exp_avg_[i]));
     exp_avg_sq_[i].copy_(get("exp_avg_sq." + std::to_string(i), exp_avg_sq_[i]));
+    if (master_[i].defined()) master_[i].copy_(get("master." + std::to_string(i), master_[i]));
   }
   auto step = state.find("step");
   if (step == state.end()) throw InputError("optimizer state: missing \"step\"");

@@ -27,7 +27,8 @@ class AdamW {
   void zero_grad();
   int64_t steps() const { return steps_; }
 
-  // exp_avg.<i>, exp_avg_sq.<i> and the step count, for checkpoints.
+  // exp_avg.<i>, exp_avg_sq.<i>, master.<i> (float32 weights of bf16 parameters) and the step
+  // count, for checkpoints.
   std::map<std::string, at::Tensor> state() const;
   void load_state(const std::map<std::string, at::Tensor>& state);
 
@@ -35,6 +36,7 @@ class AdamW {
   std::vector<at::Tensor> parameters_;
   std::vector<at::Tensor> exp_avg_;
   std::vector<at::Tensor> exp_avg_sq_;
+  std::vector<at::Tensor> master_;  // float32 copies of non-float32 parameters, else undefined
   AdamWSettings settings_;
   int64_t steps_ = 0;
 };
