@@ -242,3 +242,38 @@ TEST(CollapseGuard, KlBudgetStopsTraining) {
 }
 
 }  // namespace empo::rl
+
+namespace empo::rl {
+
+TEST(Trainer, AuthorsRecipeRunsOnAQwenShapedModel) {
+  // The researcher's path at toy size: configs/qwen2.5-math-7b-empo.yaml (ChatML prompts with
+  // the authors' system prompt, \boxed{} answers, math equivalence) on a random model with
+  // Qwen's real tokenizer and vocabulary, trained on verl-format questions (AIME24).
+  auto dir = test::temp_dir("qwen_recipe");
+  model::ModelConfig shape;
+  shape.raw = {{"model_type", "qwen2"},    {"vocab_size", 151936},
+               {"hidden_size", 32},        {"intermediate_size", 64},
+               {"num_hidden_layers", 1},   {"num_attention_heads", 2},
+               {"num_key_value_heads", 1}, {"tie_word_embeddings", true},
+               {"rope_theta", 1e6},        {"eos_token_id", 151643}};
+  shape = model::parse_model_config(shape.raw, "test");
+  model::save_model(model::random_model(shape, 3), dir + "/model", at::kFloat);
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
+    fs::copy_file(test::fixture(std::string("qwen-tokenizer/") + name), dir + "/model/" + name);
+  auto config = load_config(
+      test::source_path("configs/qwen2.5-math-7b-empo.yaml"),
+      {"model_name_or_path=" + dir + "/model",
+       "train_file=" + test::source_path("data/benchmarks/aime24.jsonl"), "eval_files=[]",
+       "output_dir=" + dir + "/run", "dtype=float32", "device=cpu", "max_steps=1",
+       "max_completion_length=6", "per_device_train_batch_size=2", "num_generations=2",
+       "micro_batch_size=2", "save_steps=1", "max_prompt_length=1024"});
+  auto result = train(config, quiet());
+  EXPECT_EQ(result.steps, 1);
+  auto metrics = read_metrics(config.output_dir);
+  ASSERT_EQ(metrics.size(), 1u);
+  EXPECT_TRUE(metrics[0].contains("monitor/accuracy"));  // AIME answers are monitored, not used
+  EXPECT_TRUE(fs::exists(result.last_checkpoint + "/tokenizer_config.json"));
+  EXPECT_EQ(model::load_model_config(result.last_checkpoint).vocab_size, 151936);
+}
+
+}  // namespace empo::rl
