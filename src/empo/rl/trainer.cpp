@@ -226,6 +226,9 @@ class Run {
     warmup_steps_ = config_.warmup_steps > 0
                         ? config_.warmup_steps
                         : static_cast<long>(std::ceil(config_.warmup_ratio * total_steps_));
+    // Read the benchmarks once, up front: a bad eval file fails now, not at the first checkpoint.
+    if (group_.is_main())
+      for (const auto& path : config_.eval_files) benchmarks_.push_back(eval::load_benchmark(path));
     if (!resuming && group_.is_main()) prepare_fresh_run_dir();
     group_.barrier();
   }
@@ -307,11 +310,10 @@ class Run {
   // Greedy pass@1 on each eval_files benchmark at every checkpoint: a metrics line
   // {"step", "eval/<name>/greedy_pass1"} (labels are read here, never by the rewards).
   void evaluate_benchmarks(const TrainHooks& hooks) {
-    if (config_.eval_files.empty() || !group_.is_main()) return;
+    if (benchmarks_.empty()) return;
     io::Json line{{"step", state_.step}};
     auto settings = eval_settings_from(config_, equivalence_, 0);
-    for (const auto& path : config_.eval_files) {
-      auto benchmark = eval::load_benchmark(path);
+    for (const auto& benchmark : benchmarks_) {
       auto results = evaluate_questions(policy_, benchmark.questions, settings);
       auto scores = eval::score_benchmark(eval::to_records(benchmark.name, results));
       line["eval/" + benchmark.name + "/greedy_pass1"] = scores.scores.greedy_pass1.value_or(0.0);
@@ -818,6 +820,7 @@ class Run {
   long warmup_steps_ = 0;
   RunState state_;
   std::unique_ptr<log::TensorBoardWriter> tensorboard_;  // rank 0: RUN_DIR/tensorboard
+  std::vector<eval::Benchmark> benchmarks_;              // rank 0: eval_files
   double time_generate_ = 0;
   double time_reward_ = 0;
 };
