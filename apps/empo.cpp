@@ -1,6 +1,7 @@
 // empo: one binary, git-style subcommands (see apps/commands/). Exit codes: 0 success,
 // 2 bad input (file, line or tensor named on stderr), 1 internal failure.
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include "command.h"
@@ -30,6 +31,9 @@ int register_command(AddCommand add) {
 }  // namespace empo::cli
 
 int main(int argc, char** argv) {
+  // `empo --version` is `empo version` (one place prints it).
+  static char version_command[] = "version";
+  if (argc == 2 && std::string(argv[1]) == "--version") argv[1] = version_command;
   empo::cli::arguments().assign(argv, argv + argc);
   CLI::App app{"empo: entropy-minimised policy optimisation, fully unsupervised LLM reasoning RL"};
   app.require_subcommand(1);

@@ -1,16 +1,19 @@
 #include "test_support.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace empo::test {
@@ -67,6 +70,39 @@ CommandResult run_empo_in(const std::string& folder, const std::string& argument
   int status = ::pclose(pipe);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return {code, output};
+}
+
+int spawn_empo(const std::vector<std::string>& arguments, const std::string& log_path) {
+  std::vector<std::string> argv_strings{EMPO_BINARY};
+  argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    FILE* log = std::freopen(log_path.c_str(), "w", stdout);
+    if (!log || ::dup2(::fileno(stdout), 2) < 0) ::_exit(126);
+    std::vector<char*> argv;
+    for (auto& argument : argv_strings) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_empo(int pid, double timeout_seconds) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  while (true) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 void write_text(const std::string& path, const std::string& contents) {

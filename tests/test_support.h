@@ -20,6 +20,12 @@ CommandResult run_empo(const std::string& arguments);
 // The same with `folder` as the working directory.
 CommandResult run_empo_in(const std::string& folder, const std::string& arguments);
 
+// Starts `empo <arguments>` in the background (stdout and stderr to `log_path`); returns its
+// pid. wait_empo returns its exit code (128 + signal when killed), or -1 when it is still
+// running after `timeout_seconds` (it is then killed).
+int spawn_empo(const std::vector<std::string>& arguments, const std::string& log_path);
+int wait_empo(int pid, double timeout_seconds);
+
 void write_text(const std::string& path, const std::string& contents);
 // Every non-empty line of a JSONL file, parsed.
 std::vector<nlohmann::json> read_jsonl(const std::string& path);

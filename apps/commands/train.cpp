@@ -5,6 +5,7 @@
 #include "command.h"
 #include "empo/dist/launch.h"
 #include "empo/io/error.h"
+#include "empo/io/stop_request.h"
 #include "empo/rl/trainer.h"
 
 namespace {
@@ -47,11 +48,14 @@ void run_train(const TrainOptions& options) {
                                ")");
     return;
   }
+  // SIGINT/SIGTERM: finish the step, checkpoint, exit 0; a second signal exits at once.
+  io::StopRequest::install();
   auto result = options.resume.empty()
                     ? rl::train(rl::load_config(options.config, options.overrides))
                     : rl::resume(options.resume, options.overrides);
   std::cout << "trained " << result.steps << " steps"
             << (result.stopped_by_guard ? " (stopped by the collapse guard)" : "")
+            << (result.stopped_by_signal ? " (stopped by a signal; continue with --resume)" : "")
             << "; last checkpoint: " << result.last_checkpoint << "\n";
 }
 

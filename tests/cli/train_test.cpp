@@ -12,21 +12,7 @@
 
 namespace empo {
 
-namespace {
-std::string write_config(const std::string& dir, const std::string& model, const std::string& data,
-                         const std::string& extra = "") {
-  std::string path = dir + "/config.yaml";
-  test::write_text(path, "model_name_or_path: " + model + "\ntrain_file: " + data +
-                             "\noutput_dir: " + dir +
-                             "/run\nchat_format: raw\nsystem_prompt: \"\"\n"
-                             "question_template: \"{question}\"\nanswer_extraction: hash_dollar\n"
-                             "num_generations: 3\nper_device_train_batch_size: 2\n"
-                             "max_completion_length: 8\nmax_steps: 2\nsave_steps: 1\n"
-                             "reward: token_entropy\ndevice: cpu\n" +
-                             extra);
-  return path;
-}
-}  // namespace
+using test::write_config;
 
 TEST(TrainCommand, TrainsResumesAndWritesCheckpoints) {
   auto dir = test::temp_dir("train_cli");

@@ -81,3 +81,23 @@ TEST_P(TransformerGolden, Bfloat16CheckpointLoadsIntoFloat32) {
 INSTANTIATE_TEST_SUITE_P(Families, TransformerGolden, ::testing::Values("qwen2", "qwen3"));
 
 }  // namespace empo::model
+
+namespace empo::model {
+
+TEST(Rotary, ThetaComesFromTheConfig) {
+  // qwen2-tiny's goldens use the default theta 10000, which a hard-coded theta would also
+  // pass: the config's value must change every position but the first (where the rotation is
+  // the identity and a token attends only to itself).
+  auto model = load_model(test::fixture("qwen2-tiny"));
+  auto ids = at::tensor({3, 17, 42, 5, 99, 7}, at::kLong).view({1, 6});
+  auto batch = make_batch(ids, at::ones({1, 6}, at::kLong));
+  at::NoGradGuard no_grad;
+  auto base = forward_logits(model, batch);  // (1, 6, V)
+  model.config.rope_theta = 1e6;
+  auto wide = forward_logits(model, batch);
+  EXPECT_LE((base[0][0] - wide[0][0]).abs().max().item<double>(), 1e-6);
+  for (int t = 1; t < 6; ++t)
+    EXPECT_GT((base[0][t] - wide[0][t]).abs().max().item<double>(), 1e-4) << "position " << t;
+}
+
+}  // namespace empo::model

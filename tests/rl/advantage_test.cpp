@@ -27,3 +27,16 @@ TEST(Advantages, BatchAndNoScaling) {
 }
 
 }  // namespace empo::rl
+
+namespace empo::rl {
+
+TEST(Advantages, PooledStdDividesByNMinusOne) {
+  // scale_rewards = batch reduces sums over processes and divides by this std: for (0, 1, 1, 0)
+  // the unbiased std is sqrt(1 / 3), the biased one 0.5.
+  EXPECT_NEAR(pooled_std(2.0, 2.0, 4.0), std::sqrt(1.0 / 3.0), 1e-12);
+  const double values[] = {0.0, 1.0, 1.0, 0.0};
+  EXPECT_NEAR(pooled_std(2.0, 2.0, 4.0), unbiased_std(values, 4), 1e-12);
+  EXPECT_EQ(pooled_std(1.0, 1.0, 1.0), 0.0);
+}
+
+}  // namespace empo::rl

@@ -82,3 +82,41 @@ TEST(Schedules, MatchTransformers) {
 }
 
 }  // namespace empo::rl
+
+namespace empo::rl {
+
+TEST(GuardedStep, NonFiniteGradientLeavesWeightsAndMomentsAlone) {
+  auto parameter = at::tensor({1.0f, -2.0f}).requires_grad_(true);
+  AdamW optimizer({parameter}, {0.9, 0.999, 1e-8, 0.0});
+  parameter.mutable_grad() = at::tensor({0.5f, 0.5f});
+  ASSERT_TRUE(guarded_step(optimizer, {parameter}, 1.0, 1.0, 0.1).applied);
+  auto weights = parameter.detach().clone();
+  std::map<std::string, at::Tensor> moments;  // copies: state() hands out the live tensors
+  for (const auto& [name, tensor] : optimizer.state()) moments[name] = tensor.clone();
+  // A NaN gradient: its norm is NaN, clipping cannot help, the update is skipped.
+  parameter.mutable_grad() = at::tensor({NAN, 0.5f});
+  auto outcome = guarded_step(optimizer, {parameter}, 1.0, 1.0, 0.1);
+  EXPECT_FALSE(outcome.applied);
+  EXPECT_TRUE(std::isnan(outcome.grad_norm));
+  EXPECT_TRUE(parameter.detach().equal(weights));
+  EXPECT_EQ(optimizer.steps(), 1);
+  for (const auto& [name, tensor] : optimizer.state())
+    EXPECT_TRUE(tensor.equal(moments.at(name))) << name;
+  EXPECT_FALSE(parameter.grad().defined());  // cleared for the next step
+  // A non-finite loss with a finite gradient is skipped too.
+  parameter.mutable_grad() = at::tensor({0.5f, 0.5f});
+  EXPECT_FALSE(guarded_step(optimizer, {parameter}, INFINITY, 1.0, 0.1).applied);
+  EXPECT_TRUE(parameter.detach().equal(weights));
+}
+
+TEST(ClipGradNorm, OneStackedNormOverEveryParameter) {
+  auto a = at::zeros({2}).requires_grad_(true);
+  auto b = at::zeros({1}).requires_grad_(true);
+  a.mutable_grad() = at::tensor({3.0f, 0.0f});
+  b.mutable_grad() = at::tensor({4.0f});
+  EXPECT_NEAR(clip_grad_norm({a, b}, 1.0), 5.0, 1e-6);
+  EXPECT_NEAR(a.grad()[0].item<double>(), 3.0 / (5.0 + 1e-6), 1e-6);
+  EXPECT_NEAR(b.grad()[0].item<double>(), 4.0 / (5.0 + 1e-6), 1e-6);
+}
+
+}  // namespace empo::rl

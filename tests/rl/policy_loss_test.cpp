@@ -87,8 +87,9 @@ TEST_P(LossTypes, ValueAndGradientMatchTheHandComputation) {
   for (int n = 0; n < 2; ++n)
     for (int k = 0; k < 3; ++k)
       EXPECT_NEAR(c.logprobs.grad()[n][k].item<double>(), grads[n][k], 1e-5) << n << "," << k;
-  EXPECT_EQ(result.counted, 5.0);
-  EXPECT_GT(result.kl_sum, 0.0);
+  auto statistics = read_statistics(result.statistics);
+  EXPECT_EQ(statistics[kCounted], 5.0);
+  EXPECT_GT(statistics[kKlSum], 0.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, LossTypes,
@@ -104,7 +105,8 @@ TEST(PolicyLoss, OnPolicyRatioIsOneAndGradientIsAdvantageWeighted) {
   result.loss.backward();
   EXPECT_NEAR(result.loss.item<double>(), -3.0, 1e-6);
   EXPECT_NEAR(logprobs.grad()[0][0].item<double>(), -1.5, 1e-6);
-  EXPECT_EQ(result.clipped_low + result.clipped_high, 0.0);
+  auto statistics = read_statistics(result.statistics);
+  EXPECT_EQ(statistics[kClippedLow] + statistics[kClippedHigh], 0.0);
 }
 
 TEST(PolicyLoss, ClipCountsFollowTheAdvantageSign) {
@@ -112,8 +114,53 @@ TEST(PolicyLoss, ClipCountsFollowTheAdvantageSign) {
   auto old = at::tensor({-1.0, 1.0}).view({2, 1});  // ratios e and 1/e
   PolicyLossInputs up{logprobs, old, at::Tensor(), at::tensor({1.0, -1.0}), at::ones({2, 1})};
   auto result = policy_loss(up, {LossType::dapo, 0.2, 0.2, 0.0}, {2, 2, 1});
-  EXPECT_EQ(result.clipped_high, 1.0);
-  EXPECT_EQ(result.clipped_low, 1.0);
+  auto statistics = read_statistics(result.statistics);
+  EXPECT_EQ(statistics[kClippedHigh], 1.0);
+  EXPECT_EQ(statistics[kClippedLow], 1.0);
+  EXPECT_EQ(statistics[kClipCounted], 2.0);
+}
+
+TEST(PolicyLoss, UpperBoundIsEpsilonHighNotEpsilon) {
+  // A ratio of 1.25 lies between 1 + epsilon (1.2) and 1 + epsilon_high (1.28): with a
+  // positive advantage it is not clipped, so the gradient flows (-A * ratio per token).
+  const double ratio = 1.25;
+  auto logprobs = at::tensor({std::log(ratio)}).view({1, 1}).requires_grad_(true);
+  PolicyLossInputs inputs{logprobs, at::zeros({1, 1}), at::Tensor(), at::tensor({1.0}),
+                          at::ones({1, 1})};
+  auto result = policy_loss(inputs, {LossType::dapo, 0.2, 0.28, 0.0}, {1, 1, 1});
+  result.loss.backward();
+  EXPECT_NEAR(result.loss.item<double>(), -ratio, 1e-6);
+  EXPECT_NEAR(logprobs.grad()[0][0].item<double>(), -ratio, 1e-6);
+  EXPECT_EQ(read_statistics(result.statistics)[kClippedHigh], 0.0);
+  // Past 1 + epsilon_high the same sample is clipped: no gradient, counted as clipped high.
+  auto far = at::tensor({std::log(1.3)}).view({1, 1}).requires_grad_(true);
+  PolicyLossInputs beyond{far, at::zeros({1, 1}), at::Tensor(), at::tensor({1.0}),
+                          at::ones({1, 1})};
+  auto clipped = policy_loss(beyond, {LossType::dapo, 0.2, 0.28, 0.0}, {1, 1, 1});
+  clipped.loss.backward();
+  EXPECT_NEAR(clipped.loss.item<double>(), -1.28, 1e-6);
+  EXPECT_EQ(far.grad()[0][0].item<double>(), 0.0);
+  EXPECT_EQ(read_statistics(clipped.statistics)[kClippedHigh], 1.0);
+  // A ratio below 1 - epsilon with a negative advantage is clipped low at 1 - epsilon.
+  auto low = at::tensor({std::log(0.7)}).view({1, 1}).requires_grad_(true);
+  PolicyLossInputs below{low, at::zeros({1, 1}), at::Tensor(), at::tensor({-1.0}),
+                         at::ones({1, 1})};
+  auto low_result = policy_loss(below, {LossType::dapo, 0.2, 0.28, 0.0}, {1, 1, 1});
+  EXPECT_NEAR(low_result.loss.item<double>(), 0.8, 1e-6);
+  EXPECT_EQ(read_statistics(low_result.statistics)[kClippedLow], 1.0);
+}
+
+TEST(PolicyLoss, GspoCountsClippedSequencesNotTokens) {
+  // Two sequences of 3 and 1 tokens; only the first has a sequence ratio of e (clipped high),
+  // so one sequence of two is clipped, whatever the token counts.
+  auto logprobs = at::tensor({1.0, 1.0, 1.0, 0.0, 0.0, 0.0}).view({2, 3}).requires_grad_(true);
+  auto mask = at::tensor({1.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f}).view({2, 3});
+  PolicyLossInputs inputs{logprobs, at::zeros({2, 3}), at::Tensor(), at::tensor({1.0, 1.0}), mask};
+  auto result = policy_loss(inputs, {LossType::gspo, 0.2, 0.2, 0.0}, {2, 4, 3});
+  auto statistics = read_statistics(result.statistics);
+  EXPECT_EQ(statistics[kClippedHigh], 1.0);
+  EXPECT_EQ(statistics[kClipCounted], 2.0);
+  EXPECT_EQ(statistics[kCounted], 4.0);  // tokens, for the entropy and KL means
 }
 
 }  // namespace empo::rl

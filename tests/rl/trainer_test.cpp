@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "empo/data/synthetic.h"
@@ -274,6 +275,137 @@ TEST(Trainer, AuthorsRecipeRunsOnAQwenShapedModel) {
   EXPECT_TRUE(metrics[0].contains("monitor/accuracy"));  // AIME answers are monitored, not used
   EXPECT_TRUE(fs::exists(result.last_checkpoint + "/tokenizer_config.json"));
   EXPECT_EQ(model::load_model_config(result.last_checkpoint).vocab_size, 151936);
+}
+
+}  // namespace empo::rl
+
+namespace empo::rl {
+
+namespace {
+
+double weight_distance(const std::string& a, const std::string& b) {
+  auto left = model::load_model(a), right = model::load_model(b);
+  auto x = model::parameters(left), y = model::parameters(right);
+  double total = 0;
+  for (size_t i = 0; i < x.size(); ++i) total += (x[i] - y[i]).abs().sum().item<double>();
+  return total;
+}
+
+}  // namespace
+
+TEST(Trainer, OldLogprobsMakeTheRatioMoveAcrossMiniBatches) {
+  // One rollout batch of 4 questions feeds 4 optimizer steps (num_iterations = 1). After the
+  // first step the policy has moved, so later mini-batches must see ratio != 1 and clip at a
+  // tight epsilon. With old = current.detach() the clip fractions stayed 0 (the bug).
+  Workspace workspace;
+  auto config = parse_config(workspace.yaml("old_logprobs",
+                                            "reward: token_entropy\nsteps_per_generation: 4\n"
+                                            "epsilon: 0.02\nmax_steps: 4\nsave_steps: 0\n"),
+                             "test", {"learning_rate=0.01", "per_device_train_batch_size=1"});
+  train(config, quiet());
+  auto metrics = read_metrics(config.output_dir);
+  ASSERT_EQ(metrics.size(), 4u);
+  // The first step is on-policy: nothing to clip.
+  EXPECT_EQ(metrics[0]["clip_ratio/low_mean"].get<double>() +
+                metrics[0]["clip_ratio/high_mean"].get<double>(),
+            0.0);
+  double later = 0;
+  for (size_t i = 1; i < 4; ++i)
+    later += metrics[i]["clip_ratio/low_mean"].get<double>() +
+             metrics[i]["clip_ratio/high_mean"].get<double>();
+  EXPECT_GT(later, 0.0);
+  // One rollout: the rollout metrics are the same line for all four steps.
+  for (size_t i = 1; i < 4; ++i) EXPECT_EQ(metrics[i]["reward"], metrics[0]["reward"]);
+}
+
+TEST(Trainer, MiniBatchesOfAFilteredRolloutCountEverySampleOnce) {
+  // 16 questions over 8 optimizer steps with an entropy band: whatever the filter keeps, the
+  // steps share exactly the kept samples (no step starts past the end: the 1.8e19 bug).
+  Workspace workspace;
+  auto config =
+      parse_config(workspace.yaml("underflow",
+                                  "reward: token_entropy\nsteps_per_generation: 8\n"
+                                  "entropy_band: [0.45, 0.95]\nmax_steps: 8\nsave_steps: 0\n"),
+                   "test");
+  train(config, quiet());
+  auto metrics = read_metrics(config.output_dir);
+  ASSERT_EQ(metrics.size(), 8u);
+  const double filtered = metrics[0]["empo/filtered_low"].get<double>() +
+                          metrics[0]["empo/filtered_high"].get<double>();
+  const double kept_samples = std::round((1.0 - filtered) * 16) * 4;
+  double total = 0;
+  for (const auto& line : metrics) {
+    const double samples = line["train_samples"].get<double>();
+    EXPECT_LE(samples, kept_samples);
+    EXPECT_TRUE(std::isfinite(line["loss"].get<double>()));
+    total += samples;
+  }
+  EXPECT_EQ(total, kept_samples);
+}
+
+TEST(Trainer, MaskTruncatedCompletionsLeavesNothingToLearnFromTruncatedOnes) {
+  // Two new tokens: the random policy almost never stops that soon, so every completion is
+  // truncated; masked, none carries a gradient and the weights cannot move.
+  Workspace workspace;
+  const std::string extra = "reward: token_entropy\nmax_steps: 1\nsave_steps: 1\n";
+  const std::vector<std::string> overrides{"learning_rate=0.01", "max_completion_length=2"};
+  auto masked = parse_config(workspace.yaml("masked", extra + "mask_truncated_completions: true\n"),
+                             "test", overrides);
+  train(masked, quiet());
+  auto metrics = read_metrics(masked.output_dir);
+  ASSERT_EQ(metrics[0]["completions/clipped_ratio"].get<double>(), 1.0);
+  EXPECT_EQ(metrics[0]["grad_norm"].get<double>(), 0.0);
+  EXPECT_EQ(weight_distance(masked.output_dir + "/checkpoint-1", workspace.model), 0.0);
+  auto unmasked = parse_config(workspace.yaml("unmasked", extra), "test", overrides);
+  train(unmasked, quiet());
+  EXPECT_GT(read_metrics(unmasked.output_dir)[0]["grad_norm"].get<double>(), 0.0);
+  EXPECT_GT(weight_distance(unmasked.output_dir + "/checkpoint-1", workspace.model), 0.0);
+}
+
+TEST(Trainer, MicroBatchSizeChangesMemoryNotTheGradient) {
+  Workspace workspace;
+  const std::string extra =
+      "reward: token_entropy\ngradient_accumulation_steps: 2\nmax_steps: 1\nsave_steps: 1\n";
+  for (const char* loss : {"grpo", "bnpo"}) {
+    auto whole = parse_config(
+        workspace.yaml(std::string("whole_") + loss, extra + "loss_type: " + loss + "\n"), "test");
+    auto pieces =
+        parse_config(workspace.yaml(std::string("pieces_") + loss,
+                                    extra + "loss_type: " + loss + "\nmicro_batch_size: 3\n"),
+                     "test");
+    train(whole, quiet());
+    train(pieces, quiet());
+    auto a = read_metrics(whole.output_dir), b = read_metrics(pieces.output_dir);
+    ASSERT_EQ(a.size(), 1u);
+    for (size_t step = 0; step < 1; ++step)
+      for (const char* key : {"loss", "grad_norm"}) {
+        const double x = a[step][key].get<double>(), y = b[step][key].get<double>();
+        EXPECT_NEAR(x, y, 1e-5 * std::max(1.0, std::abs(x))) << loss << " " << key << " " << step;
+      }
+    EXPECT_LT(
+        weight_distance(whole.output_dir + "/checkpoint-1", pieces.output_dir + "/checkpoint-1"),
+        1e-3)
+        << loss;
+  }
+}
+
+TEST(Trainer, DynamicSamplingDrawsReplacementGroups) {
+  // The random policy rarely writes an answer: most groups are all-empty, one cluster, zero
+  // reward std. Dynamic sampling must draw new questions for them (counted in
+  // resampled_groups) and train on at least what the first draw kept.
+  Workspace workspace;
+  auto config =
+      parse_config(workspace.yaml("dynamic",
+                                  "reward: empo\ndynamic_sampling: true\nmax_resample_rounds: 2\n"
+                                  "max_steps: 1\nsave_steps: 0\n"),
+                   "test");
+  train(config, quiet());
+  auto metrics = read_metrics(config.output_dir);
+  ASSERT_EQ(metrics.size(), 1u);
+  const double zero_std = metrics[0]["frac_reward_zero_std"].get<double>();
+  ASSERT_GT(zero_std, 0.0);
+  EXPECT_GT(metrics[0]["resampled_groups"].get<double>(), 0.0);
+  EXPECT_GE(metrics[0]["train_samples"].get<double>(), std::round((1 - zero_std) * 2) * 4);
 }
 
 }  // namespace empo::rl

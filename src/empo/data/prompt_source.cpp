@@ -137,11 +137,26 @@ Question parse_question(const io::Json& record, const std::string& path, long li
   return question;
 }
 
-std::vector<Question> read_questions(const std::string& path) {
+std::vector<Question> read_questions(const std::string& path, std::vector<SkippedLine>* skipped) {
   std::vector<Question> questions;
-  io::for_each_jsonl(path, [&](const io::Json& record, long line) {
-    questions.push_back(parse_question(record, path, line));
-  });
+  auto visit = [&](const io::Json& record, long line) {
+    if (!skipped) {
+      questions.push_back(parse_question(record, path, line));
+      return;
+    }
+    try {
+      questions.push_back(parse_question(record, path, line));
+    } catch (const InputError& error) {
+      skipped->push_back({line, error.what()});
+    }
+  };
+  if (skipped) {
+    io::for_each_jsonl(path, visit, [&](long line, const std::string& reason) {
+      skipped->push_back({line, located(path, line, reason)});
+    });
+  } else {
+    io::for_each_jsonl(path, visit);
+  }
   if (questions.empty()) throw_input_error(path, 0, "no questions in the file");
   return questions;
 }
@@ -255,8 +270,9 @@ void PromptCursor::restore(const CursorState& state) {
 PromptSource::PromptSource(std::vector<Question> questions, std::uint64_t seed, bool shuffle)
     : questions_(std::move(questions)), cursor_(questions_.size(), seed, shuffle) {}
 
-PromptSource PromptSource::from_file(const std::string& path, std::uint64_t seed, bool shuffle) {
-  return PromptSource(read_questions(path), seed, shuffle);
+PromptSource PromptSource::from_file(const std::string& path, std::uint64_t seed, bool shuffle,
+                                     std::vector<SkippedLine>* skipped) {
+  return PromptSource(read_questions(path, skipped), seed, shuffle);
 }
 
 std::vector<Question> PromptSource::next_batch(std::size_t n) {

@@ -47,8 +47,16 @@ struct Question {
 // One record; InputError "path:line: ..." when no question field is usable.
 Question parse_question(const io::Json& record, const std::string& path, long line);
 
-// Every question of a JSONL file; InputError on a bad line or when the file has none.
-std::vector<Question> read_questions(const std::string& path);
+// A line of a question file that was skipped, and why ("path:line: reason").
+struct SkippedLine {
+  long line = 0;
+  std::string message;
+};
+
+// Every question of a JSONL file; InputError on a bad line or when the file has none. With
+// `skipped`, a bad line (invalid JSON, no usable question) is recorded there instead.
+std::vector<Question> read_questions(const std::string& path,
+                                     std::vector<SkippedLine>* skipped = nullptr);
 
 // Replaces every "{question}" in the template with the text; InputError when the template
 // has no placeholder (the question would be silently dropped).
@@ -100,7 +108,8 @@ class PromptCursor {
 class PromptSource {
  public:
   PromptSource(std::vector<Question> questions, std::uint64_t seed, bool shuffle = true);
-  static PromptSource from_file(const std::string& path, std::uint64_t seed, bool shuffle = true);
+  static PromptSource from_file(const std::string& path, std::uint64_t seed, bool shuffle = true,
+                                std::vector<SkippedLine>* skipped = nullptr);
 
   std::vector<Question> next_batch(std::size_t n);
 

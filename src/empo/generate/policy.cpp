@@ -9,6 +9,13 @@ namespace empo::generate {
 
 Policy load_policy(const std::string& folder, const model::LoadOptions& options) {
   Policy policy{folder, model::load_model(folder, options), text::Tokenizer::load(folder), {}};
+  // A tokenizer that can emit ids past the embedding would index out of range mid-run.
+  if (policy.tokenizer.vocab_size() > static_cast<std::size_t>(policy.model.config.vocab_size))
+    throw InputError(folder + "/tokenizer.json: token ids reach " +
+                     std::to_string(policy.tokenizer.vocab_size() - 1) +
+                     ", but config.json's vocab_size is " +
+                     std::to_string(policy.model.config.vocab_size) +
+                     " (tokenizer and model do not belong together)");
   policy.chat = text::load_chat_template(folder, policy.tokenizer);
   for (int64_t id : policy.model.config.eos_token_ids)
     if (std::find(policy.chat.eos_ids.begin(), policy.chat.eos_ids.end(), id) ==
@@ -31,18 +38,25 @@ std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& se
 }
 
 std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
-                                  const data::Question& question) {
+                                  const data::Question& question, bool* truncated) {
+  if (truncated) *truncated = false;
   std::vector<text::Message> messages;
   const std::string& system =
       question.system_prompt.empty() ? settings.system_prompt : question.system_prompt;
   if (!system.empty()) messages.push_back({"system", system});
   messages.push_back({"user", data::apply_question_template(settings.question_template, question)});
   auto ids = build_prompt(policy, settings, messages);
-  if (settings.max_prompt_length > 0 &&
-      static_cast<int64_t>(ids.size()) > settings.max_prompt_length)
+  const bool too_long = settings.max_prompt_length > 0 &&
+                        static_cast<int64_t>(ids.size()) > settings.max_prompt_length;
+  if (too_long && settings.truncate_left) {
+    ids.erase(ids.begin(), ids.end() - settings.max_prompt_length);
+    if (truncated) *truncated = true;
+  } else if (too_long) {
     throw InputError("question " + question.id + ": prompt is " + std::to_string(ids.size()) +
                      " tokens, longer than max_prompt_length " +
-                     std::to_string(settings.max_prompt_length));
+                     std::to_string(settings.max_prompt_length) +
+                     " (raise it, or set truncate_prompts: left)");
+  }
   return ids;
 }
 

@@ -30,12 +30,16 @@ struct PromptSettings {
   std::string question_template = "{question}";
   std::optional<text::ChatFormat> format;  // unset: the model folder's
   int64_t max_prompt_length = 0;           // tokens; 0: no limit
+  // Longer prompts keep their last max_prompt_length tokens (TRL's left truncation) instead
+  // of being an error.
+  bool truncate_left = false;
 };
 
 // The chat-formatted prompt ids of a question, ending in the generation prompt. A prompt
-// longer than max_prompt_length is an InputError naming the question (never silently cut).
+// longer than max_prompt_length is an InputError naming the question, or with truncate_left
+// cut to its last max_prompt_length tokens (*truncated says so).
 std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
-                                  const data::Question& question);
+                                  const data::Question& question, bool* truncated = nullptr);
 
 // The same for ready chat messages (`empo generate` input).
 std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,

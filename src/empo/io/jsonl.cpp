@@ -1,18 +1,24 @@
 #include "empo/io/jsonl.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
+#include "empo/io/durable.h"
 #include "empo/io/error.h"
 
 namespace empo::io {
 
 void for_each_jsonl(const std::string& path, const std::function<void(const Json&, long)>& visit) {
+  for_each_jsonl(path, visit, nullptr);
+}
+
+void for_each_jsonl(const std::string& path, const std::function<void(const Json&, long)>& visit,
+                    const std::function<void(long, const std::string&)>& on_bad_line) {
   std::ifstream in(path);
   if (!in) throw_input_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
   std::string line;
@@ -24,7 +30,10 @@ void for_each_jsonl(const std::string& path, const std::function<void(const Json
     try {
       value = Json::parse(line);
     } catch (const Json::parse_error& error) {
-      throw_input_error(path, number, std::string("invalid JSON: ") + error.what());
+      const std::string reason = std::string("invalid JSON: ") + error.what();
+      if (!on_bad_line) throw_input_error(path, number, reason);
+      on_bad_line(number, reason);
+      continue;
     }
     visit(value, number);
   }
@@ -44,20 +53,21 @@ std::string temp_path_for(const std::string& path) {
   return path + ".tmp." + std::to_string(::getpid());
 }
 
-void fsync_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
+// The data reaches the disk before the name does, and the new name before we return.
 void rename_into_place(const std::string& temp_path, const std::string& path) {
-  fsync_path(temp_path);
+  try {
+    fsync_path(temp_path);
+  } catch (...) {
+    std::remove(temp_path.c_str());
+    throw;
+  }
   if (std::rename(temp_path.c_str(), path.c_str()) != 0) {
     std::string reason = std::strerror(errno);
     std::remove(temp_path.c_str());
     throw_input_error(path, 0, "cannot write: " + reason);
   }
+  auto parent = std::filesystem::absolute(path).lexically_normal().parent_path();
+  fsync_path(parent.string());
 }
 
 }  // namespace

@@ -15,6 +15,9 @@ using Json = nlohmann::json;
 // Calls visit(value, line_number) for every non-blank line; blank lines are skipped.
 // Throws InputError naming the file and line for unreadable files or invalid JSON.
 void for_each_jsonl(const std::string& path, const std::function<void(const Json&, long)>& visit);
+// The same, but a line that is not valid JSON goes to on_bad_line(line, reason) instead.
+void for_each_jsonl(const std::string& path, const std::function<void(const Json&, long)>& visit,
+                    const std::function<void(long, const std::string&)>& on_bad_line);
 
 // Reads a whole file into memory; InputError when it cannot be read.
 std::string read_file(const std::string& path);

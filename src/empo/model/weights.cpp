@@ -117,6 +117,12 @@ std::string shape_text(at::IntArrayRef shape) {
   return text + "]";
 }
 
+// Training from NaN/Inf weights would only spread them: refuse the file, naming the tensor.
+void require_finite(const std::string& path, const std::string& name, const at::Tensor& tensor) {
+  if (!at::isfinite(tensor).all().item<bool>())
+    throw_input_error(path, 0, "tensor \"" + name + "\" holds NaN or Inf values");
+}
+
 at::Tensor read_tensor(const io::TensorStore& store, const std::string& name,
                        const std::vector<int64_t>& shape, const LoadOptions& options) {
   auto entry = store.find(name);
@@ -131,8 +137,10 @@ at::Tensor read_tensor(const io::TensorStore& store, const std::string& name,
                       "tensor \"" + name + "\" has dtype " + io::dtype_name(info.dtype) +
                           ", expected a floating-point dtype");
   // A view of the read-only mapping; the copy owns its memory.
-  return view_tensor(*entry.file, info)
-      .to(options.device, options.dtype, /*non_blocking=*/false, /*copy=*/true);
+  auto tensor = view_tensor(*entry.file, info)
+                    .to(options.device, options.dtype, /*non_blocking=*/false, /*copy=*/true);
+  require_finite(entry.file->path(), name, tensor);
+  return tensor;
 }
 
 }  // namespace
@@ -205,7 +213,11 @@ Model clone_model(const Model& model) {
 std::map<std::string, at::Tensor> load_tensor_file(const std::string& path) {
   auto file = io::SafetensorsFile::open(path);
   std::map<std::string, at::Tensor> tensors;
-  for (const auto& info : file->tensors()) tensors[info.name] = view_tensor(*file, info).clone();
+  for (const auto& info : file->tensors()) {
+    auto tensor = view_tensor(*file, info).clone();
+    if (tensor.is_floating_point()) require_finite(path, info.name, tensor);
+    tensors[info.name] = tensor;
+  }
   return tensors;
 }
 

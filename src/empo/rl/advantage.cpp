@@ -1,5 +1,6 @@
 #include "empo/rl/advantage.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -13,6 +14,12 @@ double unbiased_std(const double* values, size_t count) {
   double squares = 0;
   for (size_t i = 0; i < count; ++i) squares += (values[i] - mean) * (values[i] - mean);
   return std::sqrt(squares / static_cast<double>(count - 1));
+}
+
+double pooled_std(double sum, double squares, double count) {
+  if (count < 2) return 0.0;
+  const double mean = sum / count;
+  return std::sqrt(std::max(0.0, (squares - count * mean * mean) / (count - 1)));
 }
 
 Advantages compute_advantages(const std::vector<double>& rewards, int group_size,
@@ -29,7 +36,7 @@ Advantages compute_advantages(const std::vector<double>& rewards, int group_size
     for (int j = 0; j < group_size; ++j) mean += group[j];
     mean /= group_size;
     const double group_std = unbiased_std(group, group_size);
-    result.zero_std_groups.push_back(group_std < 1e-12);
+    result.zero_std_groups.push_back(group_std < kZeroStdThreshold);
     const double divisor = scale == ScaleRewards::group   ? group_std + kAdvantageEpsilon
                            : scale == ScaleRewards::batch ? batch_std + kAdvantageEpsilon
                                                           : 1.0;

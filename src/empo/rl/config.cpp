@@ -53,6 +53,8 @@ const std::vector<EnumName<AnswerFallback>> kFallbacks = {
     {AnswerFallback::last_number, "last_number"}};
 const std::vector<EnumName<ChatFormat>> kChatFormats = {
     {ChatFormat::chatml, "chatml"}, {ChatFormat::raw, "raw"}, {ChatFormat::automatic, "auto"}};
+const std::vector<EnumName<TruncatePrompts>> kTruncatePrompts = {{TruncatePrompts::error, "error"},
+                                                                 {TruncatePrompts::left, "left"}};
 const std::vector<EnumName<Dtype>> kDtypes = {
     {Dtype::float32, "float32"}, {Dtype::bfloat16, "bfloat16"}, {Dtype::automatic, "auto"}};
 
@@ -425,6 +427,8 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       question_template_key(),
       enum_key("chat_format", &C::chat_format, kChatFormats),
       integer_key("max_prompt_length", &C::max_prompt_length, at_least(1)),
+      enum_key("truncate_prompts", &C::truncate_prompts, kTruncatePrompts),
+      bool_key("skip_bad_lines", &C::skip_bad_lines),
       max_steps_key(),
       number_key("num_train_epochs", &C::num_train_epochs, above(0)),
       integer_key("per_device_train_batch_size", &C::per_device_train_batch_size, at_least(1)),
@@ -449,6 +453,7 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       number_key("adam_beta2", &C::adam_beta2, half_open(0, 1)),
       number_key("adam_epsilon", &C::adam_epsilon, above(0)),
       number_key("max_grad_norm", &C::max_grad_norm, at_least(0)),
+      integer_key("max_nonfinite_steps", &C::max_nonfinite_steps, at_least(1)),
       enum_key("loss_type", &C::loss_type, kLossTypes),
       number_key("beta", &C::beta, at_least(0)),
       number_key("epsilon", &C::epsilon, at_least(0)),
@@ -667,6 +672,10 @@ const char* to_string(AnswerFallback value) {
 }
 const char* to_string(ChatFormat value) {
   return name_of(kChatFormats, value);
+}
+
+const char* to_string(TruncatePrompts value) {
+  return name_of(kTruncatePrompts, value);
 }
 const char* to_string(Dtype value) {
   return name_of(kDtypes, value);

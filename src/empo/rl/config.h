@@ -31,6 +31,9 @@ enum class AnswerFallback { answer_is, answer_colon, last_number };
 // chatml: Qwen's <|im_start|> format; raw: the templated question is the whole prompt;
 // auto: chatml when the tokenizer has the ChatML special tokens, else raw.
 enum class ChatFormat { chatml, raw, automatic };
+// A prompt longer than max_prompt_length: an error naming the question, or cut from the left
+// (the start of the question goes; the chat template's end and generation prompt stay).
+enum class TruncatePrompts { error, left };
 // auto: the dtype the checkpoint was saved in.
 enum class Dtype { float32, bfloat16, automatic };
 
@@ -56,7 +59,10 @@ struct TrainConfig {
   std::string system_prompt = data::kAuthorsSystemPrompt;
   std::string question_template = data::kAuthorsQuestionTemplate;  // must contain {question}
   ChatFormat chat_format = ChatFormat::automatic;
-  long max_prompt_length = 512;  // tokens; longer prompts are an error, never silently cut
+  long max_prompt_length = 512;  // tokens; longer prompts: see truncate_prompts
+  TruncatePrompts truncate_prompts = TruncatePrompts::error;  // left: cut, counted in metrics
+  // A malformed train_file line stops training with file:line; true skips it (counted).
+  bool skip_bad_lines = false;
 
   // --- schedule
   long max_steps = -1;            // optimizer steps; -1: derived from num_train_epochs
@@ -96,6 +102,9 @@ struct TrainConfig {
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
   double max_grad_norm = 1.0;  // 0: no clipping
+  // A step whose loss or gradient norm is NaN/Inf is skipped (metric skipped_steps); this many
+  // in a row stop the run with exit code 1, its last checkpoint intact.
+  int max_nonfinite_steps = 3;
 
   // --- policy loss
   LossType loss_type = LossType::grpo;
@@ -166,6 +175,7 @@ const char* to_string(AnswerExtraction value);
 const char* to_string(AnswerFallback value);
 const char* to_string(ChatFormat value);
 const char* to_string(Dtype value);
+const char* to_string(TruncatePrompts value);
 
 bool operator==(const EntropyBand& a, const EntropyBand& b);
 bool operator==(const TrainConfig& a, const TrainConfig& b);

@@ -75,17 +75,28 @@ void AdamW::load_state(const std::map<std::string, at::Tensor>& state) {
 
 double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
   at::NoGradGuard no_grad;
-  double squares = 0;
+  std::vector<at::Tensor> norms;  // one per parameter, on the device
   for (const auto& parameter : parameters)
-    if (parameter.grad().defined())
-      squares += parameter.grad().to(at::kFloat).pow(2).sum().item<double>();
-  const double norm = std::sqrt(squares);
-  if (max_norm > 0 && norm > max_norm) {
+    if (parameter.grad().defined()) norms.push_back(parameter.grad().to(at::kFloat).norm());
+  if (norms.empty()) return 0.0;
+  // One host read for the whole model: the norm of the per-parameter norms.
+  const double norm = at::stack(norms).norm().item<double>();
+  if (std::isfinite(norm) && max_norm > 0 && norm > max_norm) {
     const double scale = max_norm / (norm + 1e-6);  // torch's clip_grad_norm_ formula
     for (const auto& parameter : parameters)
       if (parameter.grad().defined()) parameter.grad().mul_(scale);
   }
   return norm;
+}
+
+UpdateOutcome guarded_step(AdamW& optimizer, const std::vector<at::Tensor>& parameters, double loss,
+                           double max_norm, double lr) {
+  UpdateOutcome outcome;
+  outcome.grad_norm = clip_grad_norm(parameters, max_norm);
+  outcome.applied = std::isfinite(loss) && std::isfinite(outcome.grad_norm);
+  if (outcome.applied) optimizer.step(lr);
+  optimizer.zero_grad();
+  return outcome;
 }
 
 double scheduled_lr(double base_lr, LrSchedulerType type, long warmup_steps, long total_steps,

@@ -42,8 +42,20 @@ class AdamW {
 };
 
 // Scales gradients so their global L2 norm is at most max_norm (0: no clipping); returns the
-// norm before clipping.
+// norm before clipping. One host synchronisation; a non-finite norm scales nothing.
 double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm);
+
+struct UpdateOutcome {
+  double grad_norm = 0;
+  bool applied = false;  // false: the loss or the norm was not finite, nothing was changed
+};
+
+// Clips and takes one AdamW step, unless the step's loss or gradient norm is NaN/Inf: then
+// the update is skipped, so weights, moments and the step count stay as they were (without
+// this a NaN norm would skip clipping and AdamW would write NaN everywhere). The gradients
+// are cleared either way.
+UpdateOutcome guarded_step(AdamW& optimizer, const std::vector<at::Tensor>& parameters, double loss,
+                           double max_norm, double lr);
 
 // Learning rate at optimizer step `step` (0-based) of `total_steps`, with linear warmup.
 double scheduled_lr(double base_lr, LrSchedulerType type, long warmup_steps, long total_steps,

@@ -13,6 +13,11 @@ at::Tensor clipped_surrogate(const at::Tensor& ratio, const at::Tensor& advantag
 
 }  // namespace
 
+std::vector<double> read_statistics(const at::Tensor& statistics) {
+  auto host = statistics.to(at::kCPU, at::kDouble).contiguous();
+  return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+}
+
 PolicyLossResult policy_loss(const PolicyLossInputs& inputs, const LossSettings& settings,
                              const LossNormalizers& normalizers) {
   const auto& mask = inputs.mask;                          // (N, K)
@@ -50,13 +55,18 @@ PolicyLossResult policy_loss(const PolicyLossInputs& inputs, const LossSettings&
   PolicyLossResult result;
   result.loss = loss;
   at::NoGradGuard no_grad;
-  auto ratio_tokens = ratio.detach().expand_as(mask);
-  auto low = (ratio_tokens < 1.0 - settings.epsilon) & (advantages < 0);
-  auto high = (ratio_tokens > 1.0 + settings.epsilon_high) & (advantages > 0);
-  result.clipped_low = (low.to(at::kFloat) * mask).sum().item<double>();
-  result.clipped_high = (high.to(at::kFloat) * mask).sum().item<double>();
-  result.counted = mask.sum().item<double>();
-  if (kl.defined()) result.kl_sum = (kl.detach() * mask).sum().item<double>();
+  // A gspo ratio is one per sequence: clipping is counted over the sequences that have tokens.
+  const bool per_sequence = settings.type == LossType::gspo;
+  auto clip_weight =  // (N, 1) for gspo, else (N, K)
+      per_sequence ? (mask.sum(1, /*keepdim=*/true) > 0).to(mask.scalar_type()) : mask;
+  auto ratio_units = ratio.detach().expand_as(clip_weight);
+  auto low = ((ratio_units < 1.0 - settings.epsilon) & (advantages < 0)).to(mask.scalar_type());
+  auto high =
+      ((ratio_units > 1.0 + settings.epsilon_high) & (advantages > 0)).to(mask.scalar_type());
+  auto kl_sum = kl.defined() ? (kl.detach() * mask).sum() : at::zeros({}, mask.options());
+  result.statistics = at::stack({(low * clip_weight).sum(), (high * clip_weight).sum(),
+                                 clip_weight.sum(), kl_sum, mask.sum()})
+                          .to(at::kDouble);
   return result;
 }
 

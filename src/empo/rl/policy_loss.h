@@ -5,6 +5,8 @@
 // into micro-batches changes memory, never the gradient.
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "empo/rl/config.h"
 
 namespace empo::rl {
@@ -30,14 +32,19 @@ struct LossSettings {
   double beta = 0.0;
 };
 
+// Sums over a micro-batch, kept on the device (one host read per optimizer step), in the
+// order of LossStatistic: clipped_low and clipped_high count what clip_counted counts, masked
+// tokens (sequences for gspo, whose ratio is per sequence); kl_sum and counted are over masked
+// tokens.
+enum LossStatistic { kClippedLow, kClippedHigh, kClipCounted, kKlSum, kCounted, kLossStatistics };
+
 struct PolicyLossResult {
-  at::Tensor loss;  // scalar; this micro-batch's share of the step's loss
-  // Sums over this micro-batch's masked tokens (sequences for gspo), for metrics.
-  double clipped_low = 0;
-  double clipped_high = 0;
-  double kl_sum = 0;
-  double counted = 0;
+  at::Tensor loss;        // scalar; this micro-batch's share of the step's loss
+  at::Tensor statistics;  // (kLossStatistics) float64, no grad
 };
+
+// The statistics on the host, e.g. values[kClippedLow].
+std::vector<double> read_statistics(const at::Tensor& statistics);
 
 PolicyLossResult policy_loss(const PolicyLossInputs& inputs, const LossSettings& settings,
                              const LossNormalizers& normalizers);

@@ -14,6 +14,7 @@
 #include "empo/data/random.h"
 #include "empo/eval/metrics.h"
 #include "empo/generate/engine.h"
+#include "empo/io/durable.h"
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
 #include "empo/model/logprobs.h"
@@ -41,29 +42,6 @@ double seconds_since(Clock::time_point start) {
 void require_positive(int64_t value, const char* flag) {
   if (value <= 0)
     throw InputError(std::string(flag) + " must be positive, got " + std::to_string(value));
-}
-
-// A folder is published whole: `temporary` (complete) replaces `folder`. The old folder is
-// moved aside first because rename() cannot replace a non-empty directory.
-void publish_folder(const fs::path& temporary, const fs::path& folder) {
-  fs::path aside;
-  if (fs::exists(folder)) {
-    aside = folder.string() + ".old-" + std::to_string(::getpid());
-    fs::remove_all(aside);
-    fs::rename(folder, aside);
-  }
-  fs::rename(temporary, folder);
-  if (!aside.empty()) fs::remove_all(aside);
-}
-
-fs::path temporary_sibling(const fs::path& folder) {
-  fs::path absolute = fs::absolute(folder).lexically_normal();
-  if (absolute.filename().empty()) absolute = absolute.parent_path();
-  fs::create_directories(absolute.parent_path());
-  fs::path temporary = absolute.string() + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(temporary);
-  fs::create_directories(temporary);
-  return temporary;
 }
 
 fs::path final_path(const fs::path& folder) {
@@ -147,10 +125,10 @@ void init_char_model(const std::string& folder, const SmallModelSpec& spec,
                      const text::CharVocabulary& vocabulary, uint64_t seed) {
   model::ModelConfig config = small_model_config(spec, vocabulary);
   model::Model model = model::random_model(config, seed);
-  TemporaryFolder temporary{temporary_sibling(folder)};
+  TemporaryFolder temporary{io::staging_sibling(folder)};
   model::save_model(model, temporary.path.string(), at::kFloat);
   text::write_char_tokenizer(temporary.path.string(), vocabulary);
-  publish_folder(temporary.path, final_path(folder));
+  io::publish_folder(temporary.path.string(), final_path(folder).string());
   temporary.published = true;
 }
 
@@ -379,7 +357,7 @@ std::vector<double> run_sft(model::Model& model, const SftSettings& settings,
 
 void save_model_folder(const model::Model& model, const std::string& tokenizer_folder,
                        const std::string& folder) {
-  TemporaryFolder temporary{temporary_sibling(folder)};
+  TemporaryFolder temporary{io::staging_sibling(folder)};
   model::save_model(model, temporary.path.string(), file_dtype_of(model.config));
   for (const char* name :
        {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja",
@@ -387,7 +365,7 @@ void save_model_folder(const model::Model& model, const std::string& tokenizer_f
     fs::path from = fs::path(tokenizer_folder) / name;
     if (fs::is_regular_file(from)) fs::copy_file(from, temporary.path / name);
   }
-  publish_folder(temporary.path, final_path(folder));
+  io::publish_folder(temporary.path.string(), final_path(folder).string());
   temporary.published = true;
 }
 

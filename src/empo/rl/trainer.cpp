@@ -6,17 +6,20 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <limits>
-#include <numeric>
 #include <optional>
 
 #include "empo/data/prompt_source.h"
 #include "empo/dist/process_group.h"
 #include "empo/eval/benchmark.h"
-#include "empo/generate/sampler.h"
+#include "empo/io/checkpoint_store.h"
+#include "empo/io/durable.h"
 #include "empo/io/error.h"
+#include "empo/io/stop_request.h"
+#include "empo/log/metrics_log.h"
 #include "empo/log/tensorboard.h"
 #include "empo/model/logprobs.h"
 #include "empo/model/runtime.h"
@@ -26,6 +29,9 @@
 #include "empo/rl/optimizer.h"
 #include "empo/rl/policy_loss.h"
 #include "empo/rl/rewards.h"
+#include "empo/rl/rollout.h"
+#include "empo/rl/update.h"
+#include "empo/rl/update_plan.h"
 
 namespace empo::rl {
 
@@ -35,41 +41,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Written last into a checkpoint: its presence marks the checkpoint complete.
+constexpr char kTrainerState[] = "trainer_state.json";
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// One completion to learn from.
-struct TrainSample {
-  const std::vector<int64_t>* prompt = nullptr;
-  std::vector<int64_t> completion;
-  bool truncated = false;
-  double advantage = 0;
-  size_t chunk = 0;                 // gradient-accumulation chunk of its question
-  std::vector<float> old_logprobs;  // when num_iterations > 1
-  std::vector<float> ref_logprobs;  // when beta > 0
-};
-
-TrainSample make_sample(const std::vector<int64_t>& prompt, const generate::Sample& sample,
-                        double advantage) {
-  TrainSample result;
-  result.prompt = &prompt;
-  result.completion = sample.tokens;
-  result.truncated = sample.finish == generate::FinishReason::kLength;
-  result.advantage = advantage;
-  return result;
-}
-
-// The questions of one rollout batch and what their samples earned.
-struct Group {
-  data::Question question;
-  std::vector<int64_t> prompt;
-  std::vector<generate::Sample> samples;
-  std::vector<std::string> texts;
-  GroupScore score;
-  BandVerdict band = BandVerdict::keep;
-  bool zero_std = false;
-};
 
 // Run state saved with every checkpoint: together with the weights, the optimizer moments and
 // the config it determines everything that follows (sampling streams derive from
@@ -79,103 +56,11 @@ struct RunState {
   uint64_t questions_drawn = 0;
   int64_t num_tokens = 0;
   int guard_strikes = 0;
+  long skipped_steps = 0;  // updates skipped for a non-finite loss or gradient norm
   bool stopped_by_guard = false;
+  bool stopped_by_signal = false;
+  int nonfinite_in_row = 0;  // not saved: a checkpoint is only written after a good step
 };
-
-// Right-padded prompt+completion rows and the rows of hidden states that predict each
-// completion token.
-struct PackedBatch {
-  at::Tensor input_ids;       // (n, T)
-  at::Tensor attention_mask;  // (n, T)
-  at::Tensor predicting;      // (n * K) flat indices into (n * T)
-  at::Tensor targets;         // (n * K)
-  at::Tensor mask;            // (n, K) float
-  int64_t K = 0;
-};
-
-PackedBatch pack(const std::vector<const TrainSample*>& samples, bool mask_truncated,
-                 const at::Device& device) {
-  const int64_t n = static_cast<int64_t>(samples.size());
-  int64_t T = 1, K = 1;
-  for (const auto* sample : samples) {
-    T = std::max<int64_t>(T, sample->prompt->size() + sample->completion.size());
-    K = std::max<int64_t>(K, sample->completion.size());
-  }
-  std::vector<int64_t> ids(n * T, 0), attention(n * T, 0), predicting(n * K, 0), targets(n * K, 0);
-  std::vector<float> mask(n * K, 0.0f);
-  for (int64_t row = 0; row < n; ++row) {
-    const auto& prompt = *samples[row]->prompt;
-    const auto& completion = samples[row]->completion;
-    const int64_t P = static_cast<int64_t>(prompt.size());
-    for (int64_t t = 0; t < P; ++t) ids[row * T + t] = prompt[t];
-    for (size_t k = 0; k < completion.size(); ++k) ids[row * T + P + k] = completion[k];
-    for (int64_t t = 0; t < P + static_cast<int64_t>(completion.size()); ++t)
-      attention[row * T + t] = 1;
-    const bool counts = !(mask_truncated && samples[row]->truncated);
-    for (size_t k = 0; k < completion.size(); ++k) {
-      predicting[row * K + k] = row * T + P - 1 + static_cast<int64_t>(k);
-      targets[row * K + k] = completion[k];
-      mask[row * K + k] = counts ? 1.0f : 0.0f;
-    }
-  }
-  auto longs = [&](std::vector<int64_t>& values, std::vector<int64_t> shape) {
-    return at::tensor(values, at::kLong).view(shape).to(device);
-  };
-  return {longs(ids, {n, T}),
-          longs(attention, {n, T}),
-          longs(predicting, {n * K}),
-          longs(targets, {n * K}),
-          at::tensor(mask).view({n, K}).to(device),
-          K};
-}
-
-// Hidden states (n * K, C) that predict the completion tokens.
-at::Tensor completion_hidden(const model::Model& model, const PackedBatch& batch) {
-  auto hidden =
-      model::forward_hidden(model, model::make_batch(batch.input_ids, batch.attention_mask));
-  return hidden.reshape({-1, hidden.size(-1)}).index_select(0, batch.predicting);
-}
-
-std::vector<float> row_values(const at::Tensor& values, int64_t row, size_t count) {
-  auto host = values[row].to(at::kCPU, at::kFloat).contiguous();
-  return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + count);
-}
-
-at::Tensor stack_rows(const std::vector<const TrainSample*>& samples,
-                      std::vector<float> TrainSample::*member, int64_t K,
-                      const at::Device& device) {
-  std::vector<float> values(samples.size() * K, 0.0f);
-  for (size_t row = 0; row < samples.size(); ++row) {
-    const auto& source = samples[row]->*member;
-    std::copy(source.begin(), source.end(), values.begin() + row * K);
-  }
-  return at::tensor(values).view({static_cast<int64_t>(samples.size()), K}).to(device);
-}
-
-std::string checkpoint_name(long step) {
-  return "checkpoint-" + std::to_string(step);
-}
-
-long checkpoint_step(const fs::path& path) {
-  auto name = path.filename().string();
-  const std::string prefix = "checkpoint-";
-  if (name.rfind(prefix, 0) != 0) return -1;
-  auto digits = name.substr(prefix.size());
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
-  return std::stol(digits);
-}
-
-std::vector<std::pair<long, fs::path>> checkpoints(const std::string& run_dir) {
-  std::vector<std::pair<long, fs::path>> found;
-  if (!fs::is_directory(run_dir)) return found;
-  for (const auto& entry : fs::directory_iterator(run_dir)) {
-    long step = checkpoint_step(entry.path());
-    if (step >= 0 && fs::exists(entry.path() / "trainer_state.json"))
-      found.push_back({step, entry.path()});
-  }
-  std::sort(found.begin(), found.end());
-  return found;
-}
 
 // Tokenizer and generation files that make a checkpoint a complete Hugging Face folder.
 void copy_model_side_files(const std::string& from, const fs::path& to) {
@@ -186,20 +71,33 @@ void copy_model_side_files(const std::string& from, const fs::path& to) {
   }
 }
 
+io::Json finite_or_null(double value) {
+  return std::isfinite(value) ? io::Json(value) : io::Json(nullptr);
+}
+
+at::ScalarType train_dtype(const TrainConfig& config, const at::Device& device) {
+  if (config.dtype == Dtype::float32) return at::kFloat;
+  if (config.dtype == Dtype::bfloat16) return at::kBFloat16;
+  return device.is_cuda() ? at::kBFloat16 : at::kFloat;
+}
+
 class Run {
  public:
   Run(TrainConfig config, const std::string& weights_folder, bool resuming, dist::Group group)
       : config_(std::move(config)),
         group_(std::move(group)),
         run_dir_(config_.output_dir),
+        store_(run_dir_, kTrainerState, config_.save_total_limit),
+        metrics_log_((fs::path(run_dir_) / "metrics.jsonl").string()),
         device_(model::parse_device(config_.device)),
-        dtype_(config_.dtype == Dtype::float32 ? at::kFloat
-               : config_.dtype == Dtype::bfloat16
-                   ? at::kBFloat16
-                   : (device_.is_cuda() ? at::kBFloat16 : at::kFloat)),
+        dtype_(train_dtype(config_, device_)),
+        source_(data::PromptSource::from_file(config_.train_file, config_.seed, true,
+                                              config_.skip_bad_lines ? &skipped_lines_ : nullptr)),
         policy_(generate::load_policy(weights_folder, {dtype_, device_})),
-        source_(data::PromptSource::from_file(config_.train_file, config_.seed)),
         equivalence_(make_equivalence()) {
+    if (group_.is_main())
+      for (const auto& skipped : skipped_lines_)
+        std::cerr << "empo: skipping " << skipped.message << "\n";
     for (auto& parameter : model::parameters(policy_.model)) {
       parameter.requires_grad_(true);
       parameters_.push_back(parameter);
@@ -216,6 +114,7 @@ class Run {
       prompt_settings_.format = text::ChatFormat::chatml;
     if (config_.chat_format == ChatFormat::raw) prompt_settings_.format = text::ChatFormat::raw;
     prompt_settings_.max_prompt_length = config_.max_prompt_length;
+    prompt_settings_.truncate_left = config_.truncate_prompts == TruncatePrompts::left;
     const long questions_per_step = static_cast<long>(config_.per_device_train_batch_size) *
                                     config_.gradient_accumulation_steps;
     total_steps_ =
@@ -226,23 +125,29 @@ class Run {
     warmup_steps_ = config_.warmup_steps > 0
                         ? config_.warmup_steps
                         : static_cast<long>(std::ceil(config_.warmup_ratio * total_steps_));
-    // Read the benchmarks once, up front: a bad eval file fails now, not at the first checkpoint.
-    if (group_.is_main())
-      for (const auto& path : config_.eval_files) benchmarks_.push_back(eval::load_benchmark(path));
-    if (!resuming && group_.is_main()) prepare_fresh_run_dir();
+    // Read the benchmarks once, up front: a bad eval file fails now, not at the first
+    // checkpoint. Every rank evaluates its share of them.
+    for (const auto& path : config_.eval_files) benchmarks_.push_back(eval::load_benchmark(path));
+    if (group_.is_main()) {
+      if (resuming)
+        store_.clean_incomplete();
+      else
+        prepare_fresh_run_dir();
+    }
     group_.barrier();
   }
 
-  void restore(const fs::path& checkpoint) {
-    auto state = io::Json::parse(io::read_file((checkpoint / "trainer_state.json").string()));
+  void restore(const std::string& checkpoint) {
+    const fs::path folder = checkpoint;
+    auto state = io::Json::parse(io::read_file((folder / kTrainerState).string()));
     state_.step = state.at("step").get<long>();
     state_.questions_drawn = state.at("questions_drawn").get<uint64_t>();
     state_.num_tokens = state.at("num_tokens").get<int64_t>();
     state_.guard_strikes = state.at("guard_strikes").get<int>();
+    state_.skipped_steps = state.value("skipped_steps", 0L);
     source_.cursor().restore(data::CursorState::from_json(state.at("cursor")));
-    optimizer_->load_state(
-        model::load_tensor_file((checkpoint / "optimizer.safetensors").string()));
-    if (group_.is_main()) truncate_metrics(state_.step);
+    optimizer_->load_state(model::load_tensor_file((folder / "optimizer.safetensors").string()));
+    if (group_.is_main()) metrics_log_.keep_through(state_.step);
   }
 
   TrainResult run(const TrainHooks& hooks) {
@@ -251,28 +156,40 @@ class Run {
       tensorboard_ = std::make_unique<log::TensorBoardWriter>(run_dir_ + "/tensorboard");
     }
     TrainResult result;
-    while (state_.step < total_steps_ && !state_.stopped_by_guard) {
+    while (state_.step < total_steps_ && !state_.stopped_by_guard && !stop_agreed()) {
       const long before = state_.step;
       rollout_and_update(hooks);
       if (hooks.on_rollout_end && group_.is_main()) hooks.on_rollout_end(state_.step, policy_);
-      if (config_.save_steps > 0 &&
+      // No checkpoint inside a streak of skipped updates: it would rotate good ones away.
+      if (config_.save_steps > 0 && !state_.stopped_by_signal && state_.nonfinite_in_row == 0 &&
           state_.step / config_.save_steps > before / config_.save_steps) {
         result.last_checkpoint = save_checkpoint();
         evaluate_benchmarks(hooks);
       }
     }
-    if (result.last_checkpoint.empty() || checkpoint_step(result.last_checkpoint) != state_.step) {
+    if (result.last_checkpoint.empty() ||
+        io::CheckpointStore::step_of(result.last_checkpoint) != state_.step) {
       result.last_checkpoint = save_checkpoint();
-      evaluate_benchmarks(hooks);
+      if (!state_.stopped_by_signal) evaluate_benchmarks(hooks);
     }
     result.steps = state_.step;
     result.stopped_by_guard = state_.stopped_by_guard;
+    result.stopped_by_signal = state_.stopped_by_signal;
     if (!hooks.quiet && isatty(STDERR_FILENO)) std::cerr << "\n";
     return result;
   }
 
  private:
   bool needs_reference() const { return config_.beta > 0.0 || config_.guard_max_kl > 0.0; }
+
+  // A stop is acted on only when every rank agrees on the same step: a signal may reach the
+  // ranks at different moments, so the request is reduced (any rank asking stops all).
+  bool stop_agreed() {
+    if (state_.stopped_by_signal) return true;
+    const double asked = io::StopRequest::requested() ? 1.0 : 0.0;
+    state_.stopped_by_signal = group_.all_reduce_max(asked) > 0.0;
+    return state_.stopped_by_signal;
+  }
 
   AnswerEquivalence make_equivalence() {
     switch (config_.equivalence) {
@@ -295,52 +212,45 @@ class Run {
   }
 
   void prepare_fresh_run_dir() {
-    if (!checkpoints(run_dir_).empty()) {
+    if (!store_.list().empty()) {
       if (!config_.overwrite_output_dir)
         throw InputError("output_dir " + run_dir_ +
                          " already holds checkpoints: continue it with `empo train --resume " +
                          run_dir_ +
                          "`, choose another output_dir, or set overwrite_output_dir=true");
-      for (const auto& [step, path] : checkpoints(run_dir_)) fs::remove_all(path);
+      store_.remove_all();
     }
+    store_.clean_incomplete();
     fs::create_directories(run_dir_);
-    std::remove((fs::path(run_dir_) / "metrics.jsonl").c_str());
+    metrics_log_.remove();
   }
 
   // Greedy pass@1 on each eval_files benchmark at every checkpoint: a metrics line
-  // {"step", "eval/<name>/greedy_pass1"} (labels are read here, never by the rewards).
+  // {"step", "eval/<name>/greedy_pass1"} (labels are read here, never by the rewards). Each
+  // rank grades every world_size-th question, so no rank idles at a collective meanwhile.
   void evaluate_benchmarks(const TrainHooks& hooks) {
     if (benchmarks_.empty()) return;
     io::Json line{{"step", state_.step}};
     auto settings = eval_settings_from(config_, equivalence_, 0);
     for (const auto& benchmark : benchmarks_) {
-      auto results = evaluate_questions(policy_, benchmark.questions, settings);
-      auto scores = eval::score_benchmark(eval::to_records(benchmark.name, results));
-      line["eval/" + benchmark.name + "/greedy_pass1"] = scores.scores.greedy_pass1.value_or(0.0);
+      std::vector<data::Question> share;
+      for (size_t i = group_.rank(); i < benchmark.questions.size(); i += group_.world_size())
+        share.push_back(benchmark.questions[i]);
+      double correct = 0;
+      for (const auto& result : evaluate_questions(policy_, share, settings))
+        correct += result.greedy && result.greedy->correct;
+      auto totals = group_.all_reduce_sum({correct, static_cast<double>(share.size())});
+      line["eval/" + benchmark.name + "/greedy_pass1"] =
+          totals[1] > 0 ? totals[0] / totals[1] : 0.0;
     }
+    if (!group_.is_main()) return;
     append_metrics(line);
     if (!hooks.quiet) std::cerr << "\n" << line.dump() << "\n";
   }
 
   void append_metrics(const io::Json& line) {
     if (tensorboard_) tensorboard_->add_scalars(line.value("step", 0L), line);
-    auto path = (fs::path(run_dir_) / "metrics.jsonl").string();
-    std::FILE* file = std::fopen(path.c_str(), "a");
-    if (!file) throw InputError(path + ": cannot append metrics");
-    std::string text = line.dump() + "\n";
-    std::fwrite(text.data(), 1, text.size(), file);
-    std::fclose(file);
-  }
-
-  // Keeps the metrics of steps up to `step` (a resumed run rewrites what came after).
-  void truncate_metrics(long step) {
-    auto path = (fs::path(run_dir_) / "metrics.jsonl").string();
-    if (!fs::exists(path)) return;
-    std::string kept;
-    io::for_each_jsonl(path, [&](const io::Json& line, long) {
-      if (line.value("step", 0L) <= step) kept += line.dump() + "\n";
-    });
-    io::write_file_atomic(path, kept);
+    metrics_log_.append(line);
   }
 
   generate::GenerationConfig generation_config() const {
@@ -369,7 +279,9 @@ class Run {
     std::vector<uint64_t> seeds;
     for (size_t i = group_.rank(); i < questions.size(); i += group_.world_size()) {
       Group group;
-      group.prompt = generate::build_prompt(policy_, prompt_settings_, questions[i]);
+      bool truncated = false;
+      group.prompt = generate::build_prompt(policy_, prompt_settings_, questions[i], &truncated);
+      truncated_prompts_ += truncated;
       group.question = std::move(questions[i]);
       prompts.push_back(group.prompt);
       seeds.push_back(first_draw + i);
@@ -386,11 +298,8 @@ class Run {
                            completions.samples.begin() + (q + 1) * G);
       group.texts.assign(completions.texts.begin() + q * G,
                          completions.texts.begin() + (q + 1) * G);
-      auto signal = token_signal(group);
-      group.score =
-          score_group(reward_settings_, group.question, group.texts, signal, equivalence_);
-      group.band = entropy_band_verdict(group.score.normalized_entropy, config_.entropy_band);
-      group.zero_std = unbiased_std(group.score.rewards.data(), G) < 1e-12;
+      score_rollout_group(group, reward_settings_, token_signal(group), equivalence_,
+                          config_.entropy_band);
     }
     time_reward_ += seconds_since(start);
     return groups;
@@ -404,20 +313,19 @@ class Run {
     at::NoGradGuard no_grad;
     std::vector<TrainSample> samples;
     for (const auto& sample : group.samples)
-      samples.push_back(make_sample(group.prompt, sample, 0));
-    std::vector<const TrainSample*> rows;
-    for (const auto& sample : samples) rows.push_back(&sample);
-    auto batch = pack(rows, false, device_);
+      samples.push_back(make_train_sample(group.prompt, sample, 0));
+    auto batch = pack(sample_rows(samples, 0, samples.size()), false, device_);
     auto hidden = completion_hidden(policy_.model, batch);
     auto statistics = model::token_statistics(hidden, policy_.model.weights.lm_head, batch.targets,
                                               std::max(config_.temperature, 1e-6));
     auto values = config_.reward == RewardType::self_certainty ? statistics.self_certainty
                                                                : statistics.entropy;
-    auto per_row =
-        (values.view({-1, batch.K}) * batch.mask).sum(1) / batch.mask.sum(1).clamp_min(1);
-    for (int64_t row = 0; row < per_row.size(0); ++row)
-      signal.push_back(per_row[row].item<double>());
-    return signal;
+    auto per_row =  // (G)
+        ((values.view({-1, batch.K}) * batch.mask).sum(1) / batch.mask.sum(1).clamp_min(1))
+            .to(at::kCPU, at::kDouble)
+            .contiguous();
+    return std::vector<double>(per_row.data_ptr<double>(),
+                               per_row.data_ptr<double>() + per_row.numel());
   }
 
   // The unbiased std of all ranks' rewards together (scale_rewards = batch).
@@ -428,41 +336,38 @@ class Run {
       squares += reward * reward;
     }
     auto totals = group_.all_reduce_sum({sum, squares, static_cast<double>(rewards.size())});
-    if (totals[2] < 2) return 0.0;
-    const double mean = totals[0] / totals[2];
-    return std::sqrt(std::max(0.0, (totals[1] - totals[2] * mean * mean) / (totals[2] - 1)));
+    return pooled_std(totals[0], totals[1], totals[2]);
   }
 
-  bool trainable(const Group& group) const {
-    return group.band == BandVerdict::keep && !(config_.dynamic_sampling && group.zero_std);
+  RolloutSums reduce(RolloutSums sums) const {
+    sums.sums = group_.all_reduce_sum(sums.sums);
+    sums.shortest = group_.all_reduce_min(sums.shortest);
+    sums.longest = group_.all_reduce_max(sums.longest);
+    return sums;
   }
 
   void rollout_and_update(const TrainHooks& hooks) {
     time_generate_ = time_reward_ = 0;
+    truncated_prompts_ = 0;
     const size_t per_step = static_cast<size_t>(config_.per_device_train_batch_size) *
                             config_.gradient_accumulation_steps;
     // Questions per rollout batch over all processes (the batch size is per process).
     const size_t wanted = per_step * config_.steps_per_generation * group_.world_size();
-    auto drawn = draw_groups(wanted);
-    io::Json rollout = rollout_metrics(drawn);
-    std::vector<Group> kept;
-    for (auto& group : drawn)
-      if (trainable(group)) kept.push_back(group);
-    auto kept_everywhere = [&] {
-      return static_cast<size_t>(group_.all_reduce_sum({static_cast<double>(kept.size())})[0]);
-    };
-    // Dynamic sampling: replace groups that teach nothing (zero std, outside the band).
-    size_t kept_total = kept_everywhere();
-    for (int round = 0;
-         config_.dynamic_sampling && round < config_.max_resample_rounds && kept_total < wanted;
-         ++round) {
-      for (auto& group : draw_groups(wanted - kept_total))
-        if (trainable(group)) kept.push_back(std::move(group));
-      kept_total = kept_everywhere();
-    }
-    rollout["resampled_groups"] = static_cast<double>(kept_total);
+    auto rollout = collect_rollout(
+        wanted, config_, [this](size_t count) { return draw_groups(count); },
+        [this](size_t local) {
+          return static_cast<size_t>(group_.all_reduce_sum({static_cast<double>(local)})[0]);
+        });
+    io::Json rollout_line =
+        rollout_metrics(reduce(rollout_sums(rollout.drawn)), config_.num_generations);
+    rollout_line["resampled_groups"] = static_cast<double>(rollout.resampled_groups);
+    rollout_line["data/truncated_prompts"] =
+        group_.all_reduce_sum({static_cast<double>(truncated_prompts_)})[0];
+    if (config_.skip_bad_lines)
+      rollout_line["data/skipped_lines"] = static_cast<double>(skipped_lines_.size());
 
     auto train_start = Clock::now();
+    const auto& kept = rollout.kept;
     std::vector<double> rewards;
     for (const auto& group : kept)
       rewards.insert(rewards.end(), group.score.rewards.begin(), group.score.rewards.end());
@@ -470,25 +375,29 @@ class Run {
     auto advantages = compute_advantages(rewards, G, config_.scale_rewards, global_std(rewards));
     std::vector<TrainSample> samples;
     for (size_t q = 0; q < kept.size(); ++q)
-      for (int j = 0; j < G; ++j) {
+      for (int j = 0; j < G; ++j)
         samples.push_back(
-            make_sample(kept[q].prompt, kept[q].samples[j], advantages.values[q * G + j]));
-      }
-    const size_t steps = std::max<size_t>(1, config_.steps_per_generation);
-    const size_t groups_per_step = (kept.size() + steps - 1) / steps;
-    if (config_.num_iterations > 1)
-      score_reference(samples, &TrainSample::old_logprobs, policy_.model);
-    if (needs_reference()) score_reference(samples, &TrainSample::ref_logprobs, *reference_);
+            make_train_sample(kept[q].prompt, kept[q].samples[j], advantages.values[q * G + j]));
+    const auto plan = plan_updates(
+        kept.size(), {static_cast<size_t>(G), static_cast<size_t>(config_.steps_per_generation),
+                      static_cast<size_t>(config_.gradient_accumulation_steps),
+                      static_cast<size_t>(config_.micro_batch_size)});
+    const double temperature = sampling_temperature();
+    if (needs_old_logprobs(config_))
+      store_logprobs(samples, &TrainSample::old_logprobs, policy_.model, temperature,
+                     config_.micro_batch_size, device_);
+    if (needs_reference())
+      store_logprobs(samples, &TrainSample::ref_logprobs, *reference_, temperature,
+                     config_.micro_batch_size, device_);
     double train_seconds = seconds_since(train_start);
     double first_kl = 0;  // the rollout policy's KL to the start, before this batch's updates
     bool first_step = true;
     for (int iteration = 0; iteration < config_.num_iterations; ++iteration) {
-      for (size_t s = 0; s < steps && state_.step < total_steps_; ++s) {
+      for (const auto& step : plan) {
+        if (state_.step >= total_steps_ || (!first_step && stop_agreed())) break;
         auto step_start = Clock::now();
-        const size_t first = s * groups_per_step * G;
-        const size_t last = std::min(samples.size(), (s + 1) * groups_per_step * G);
-        io::Json metrics = rollout;
-        optimizer_step(samples, first, last, metrics);
+        io::Json metrics = rollout_line;
+        optimizer_step(samples, step, metrics);
         if (first_step) first_kl = metrics["kl"].get<double>();
         first_step = false;
         metrics["time/generate"] = time_generate_;
@@ -497,223 +406,118 @@ class Run {
         train_seconds = 0;
         time_generate_ = time_reward_ = 0;
         log_step(metrics, hooks);
+        if (state_.nonfinite_in_row >= config_.max_nonfinite_steps)
+          throw std::runtime_error(
+              std::to_string(state_.nonfinite_in_row) +
+              " optimizer steps in a row had a non-finite loss or gradient norm (last: step " +
+              std::to_string(state_.step) + "); stopping with the last checkpoint intact");
       }
     }
-    check_guard(rollout, first_kl);
-  }
-
-  // Log-probs of every sample under `model` without gradients (old policy or reference).
-  void score_reference(std::vector<TrainSample>& samples, std::vector<float> TrainSample::*member,
-                       const model::Model& model) {
-    at::NoGradGuard no_grad;
-    for (const auto& micro : micro_batches(samples, 0, samples.size())) {
-      auto batch = pack(micro, false, device_);
-      auto logprobs = model::token_logprobs(completion_hidden(model, batch), model.weights.lm_head,
-                                            batch.targets, sampling_temperature())
-                          .view({-1, batch.K});
-      for (size_t row = 0; row < micro.size(); ++row) {
-        TrainSample& sample = samples[micro[row] - samples.data()];
-        sample.*member = row_values(logprobs, row, sample.completion.size());
-      }
-    }
+    check_guard(rollout_line, first_kl);
   }
 
   double sampling_temperature() const {
     return config_.temperature > 0 ? config_.temperature : 1.0;
   }
 
-  std::vector<std::vector<const TrainSample*>> micro_batches(
-      const std::vector<TrainSample>& samples, size_t first, size_t last) const {
-    const size_t size = config_.micro_batch_size > 0 ? config_.micro_batch_size : last - first;
-    std::vector<std::vector<const TrainSample*>> batches;
-    for (size_t start = first; start < last; start += size) {
-      std::vector<const TrainSample*> batch;
-      for (size_t i = start; i < std::min(last, start + size); ++i) batch.push_back(&samples[i]);
-      batches.push_back(batch);
-    }
-    return batches;
-  }
-
-  void optimizer_step(std::vector<TrainSample>& samples, size_t first, size_t last,
+  void optimizer_step(const std::vector<TrainSample>& samples, const StepPlan& step,
                       io::Json& metrics) {
     const double lr = scheduled_lr(config_.learning_rate, config_.lr_scheduler_type, warmup_steps_,
                                    total_steps_, state_.step);
-    // Normalisers over the whole step (and per accumulation chunk for bnpo).
-    const size_t G = static_cast<size_t>(config_.num_generations);
-    const size_t chunk_samples = static_cast<size_t>(config_.per_device_train_batch_size) * G;
     // Counts over every rank: one normaliser for all processes keeps the summed gradient
-    // equal to the single-process one.
-    const size_t chunks = static_cast<size_t>(config_.gradient_accumulation_steps);
-    std::vector<double> counts(chunks + 2, 0.0);  // tokens per chunk, step tokens, sequences
-    for (size_t i = first; i < last; ++i) {
-      auto& sample = samples[i];
-      sample.chunk = std::min(chunks - 1, (i - first) / chunk_samples);
-      double counted =
-          (config_.mask_truncated_completions && sample.truncated) ? 0 : sample.completion.size();
-      counts[sample.chunk] += counted;
-      counts[chunks] += counted;
-    }
-    counts[chunks + 1] = static_cast<double>(last - first);
-    counts = group_.all_reduce_sum(counts);
-    const double step_tokens = counts[chunks];
-    const double step_sequences = counts[chunks + 1];
-    LossSettings settings{config_.loss_type, config_.epsilon, config_.epsilon_high, config_.beta};
-    double loss_sum = 0, clipped_low = 0, clipped_high = 0, kl_sum = 0, counted = 0,
-           entropy_sum = 0;
+    // equal to the single-process one (bnpo's per-process normaliser excepted, as in TRL).
+    const StepCounts local = count_step(samples, step, config_.mask_truncated_completions);
+    StepCounts global = local;
+    auto reduced = group_.all_reduce_sum({local.tokens, local.sequences});
+    global.tokens = reduced[0];
+    global.sequences = reduced[1];
+    const LossSettings settings = loss_settings(config_);
+    const bool with_old = needs_old_logprobs(config_);
+    // Sums kept on the device: one host read per step.
+    auto options = at::TensorOptions().dtype(at::kDouble).device(device_);
+    at::Tensor loss_total = at::zeros({}, options);
+    at::Tensor statistics = at::zeros({kLossStatistics}, options);
+    at::Tensor entropy_total = at::zeros({}, options);
     bool any_gradient = false;
-    for (size_t i = first; i < last;) {
-      // Micro-batches never straddle an accumulation chunk (bnpo normalises per chunk).
-      size_t end = i;
-      const size_t limit = config_.micro_batch_size > 0 ? config_.micro_batch_size : last - first;
-      while (end < last && end - i < limit && samples[end].chunk == samples[i].chunk) ++end;
-      std::vector<const TrainSample*> micro;
-      for (size_t k = i; k < end; ++k) micro.push_back(&samples[k]);
-      LossNormalizers normalizers{
-          std::max(1.0, step_sequences),
-          config_.loss_type == LossType::bnpo
-              ? std::max(1.0, counts[samples[i].chunk]) * static_cast<double>(chunks)
-              : std::max(1.0, step_tokens),
-          static_cast<double>(config_.max_completion_length)};
-      auto batch = pack(micro, config_.mask_truncated_completions, device_);
+    for (const auto& micro : step.micro_batches) {
+      auto rows = sample_rows(samples, micro.first, micro.last);
+      auto batch = pack(rows, config_.mask_truncated_completions, device_);
       auto hidden = completion_hidden(policy_.model, batch);
       auto scored = model::token_logprobs_and_entropy(hidden, policy_.model.weights.lm_head,
                                                       batch.targets, sampling_temperature());
-      auto logprobs = scored.logprobs.view({-1, batch.K});
       PolicyLossInputs inputs;
-      inputs.logprobs = logprobs;
-      inputs.old_logprobs = config_.num_iterations > 1
-                                ? stack_rows(micro, &TrainSample::old_logprobs, batch.K, device_)
-                                : logprobs.detach();
+      inputs.logprobs = scored.logprobs.view({-1, batch.K});  // (n, K)
+      inputs.old_logprobs = with_old
+                                ? stack_rows(rows, &TrainSample::old_logprobs, batch.K, device_)
+                                : inputs.logprobs.detach();
       if (needs_reference())
-        inputs.ref_logprobs = stack_rows(micro, &TrainSample::ref_logprobs, batch.K, device_);
+        inputs.ref_logprobs = stack_rows(rows, &TrainSample::ref_logprobs, batch.K, device_);
       std::vector<float> advantages;
-      for (const auto* sample : micro) advantages.push_back(static_cast<float>(sample->advantage));
+      for (const auto* sample : rows) advantages.push_back(static_cast<float>(sample->advantage));
       inputs.advantages = at::tensor(advantages).to(device_);
       inputs.mask = batch.mask;
-      auto result = policy_loss(inputs, settings, normalizers);
+      auto result =
+          policy_loss(inputs, settings,
+                      loss_normalizers(config_, global, local, micro.chunk, group_.world_size()));
       if (result.loss.requires_grad()) {
         result.loss.backward();
         any_gradient = true;
       }
-      loss_sum += result.loss.item<double>();
-      clipped_low += result.clipped_low;
-      clipped_high += result.clipped_high;
-      kl_sum += result.kl_sum;
-      counted += result.counted;
-      entropy_sum += (scored.entropy.view({-1, batch.K}) * batch.mask).sum().item<double>();
-      i = end;
+      loss_total += result.loss.detach().to(at::kDouble);
+      statistics += result.statistics;
+      entropy_total +=
+          (scored.entropy.detach().view({-1, batch.K}) * batch.mask).sum().to(at::kDouble);
     }
+    auto device_sums =
+        read_statistics(at::cat({loss_total.unsqueeze(0), statistics, entropy_total.unsqueeze(0)}));
     double tokens = 0;
-    for (size_t i = first; i < last; ++i)
+    for (size_t i = step.first; i < step.last; ++i)
       tokens += samples[i].prompt->size() + samples[i].completion.size();
-    auto sums = group_.all_reduce_sum({loss_sum, clipped_low, clipped_high, kl_sum, counted,
-                                       entropy_sum, tokens, any_gradient ? 1.0 : 0.0});
-    loss_sum = sums[0], clipped_low = sums[1], clipped_high = sums[2], kl_sum = sums[3];
-    counted = sums[4], entropy_sum = sums[5], tokens = sums[6];
-    double grad_norm = 0;
-    if (sums[7] > 0) {
+    device_sums.push_back(tokens);
+    device_sums.push_back(any_gradient ? 1.0 : 0.0);
+    auto sums = group_.all_reduce_sum(device_sums);
+    const double loss = sums[0];
+    const double clipped_low = sums[1 + kClippedLow], clipped_high = sums[1 + kClippedHigh];
+    const double clip_counted = sums[1 + kClipCounted], kl_sum = sums[1 + kKlSum];
+    const double counted = sums[1 + kCounted], entropy_sum = sums[1 + kLossStatistics];
+    tokens = sums[2 + kLossStatistics];
+    const bool gradient_everywhere = sums[3 + kLossStatistics] > 0;
+    UpdateOutcome outcome;
+    if (gradient_everywhere) {
       dist::all_reduce_gradients(group_, parameters_);
-      grad_norm = clip_grad_norm(parameters_, config_.max_grad_norm);
-      optimizer_->step(lr);
+      outcome = guarded_step(*optimizer_, parameters_, loss, config_.max_grad_norm, lr);
+      if (!outcome.applied) {
+        ++state_.skipped_steps;
+        ++state_.nonfinite_in_row;
+        if (group_.is_main())
+          std::cerr << "\nempo: step " << state_.step + 1 << ": loss " << loss << ", gradient norm "
+                    << outcome.grad_norm << " not finite; update skipped ("
+                    << state_.nonfinite_in_row << " in a row, limit max_nonfinite_steps "
+                    << config_.max_nonfinite_steps << ")\n";
+      } else {
+        state_.nonfinite_in_row = 0;
+      }
+    } else {
+      optimizer_->zero_grad();
     }
-    optimizer_->zero_grad();
     ++state_.step;
     state_.num_tokens += static_cast<int64_t>(tokens);
-    metrics["step"] = state_.step;
-    metrics["epoch"] = source_.cursor().epochs_done();
-    metrics["loss"] = loss_sum;
-    metrics["grad_norm"] = grad_norm;
-    metrics["learning_rate"] = lr;
-    metrics["num_tokens"] = state_.num_tokens;
-    metrics["entropy"] = counted > 0 ? entropy_sum / counted : 0.0;
-    metrics["clip_ratio/low_mean"] = counted > 0 ? clipped_low / counted : 0.0;
-    metrics["clip_ratio/high_mean"] = counted > 0 ? clipped_high / counted : 0.0;
-    metrics["kl"] = counted > 0 ? kl_sum / counted : 0.0;
-    metrics["train_samples"] = step_sequences;
-  }
-
-  // Rollout metrics over every rank's groups (sums are reduced, then divided).
-  io::Json rollout_metrics(const std::vector<Group>& groups) const {
-    enum Sum {
-      kReward,
-      kRewardSquares,
-      kSamples,
-      kEntropy,
-      kClusters,
-      kGroups,
-      kZeroStd,
-      kBelow,
-      kAbove,
-      kLength,
-      kTruncated,
-      kCorrect,
-      kLabelled,
-      kMajority,
-      kLabelledGroups,
-      kSums
-    };
-    std::vector<double> sums(kSums, 0.0);
-    double shortest = std::numeric_limits<double>::infinity(), longest = 0;
-    for (const auto& group : groups) {
-      for (double reward : group.score.rewards) {
-        sums[kReward] += reward;
-        sums[kRewardSquares] += reward * reward;
-        sums[kSamples] += 1;
-      }
-      sums[kEntropy] += group.score.clustering.entropy;
-      sums[kClusters] += static_cast<double>(group.score.clustering.cluster_sizes.size());
-      sums[kGroups] += 1;
-      sums[kZeroStd] += group.zero_std;
-      sums[kBelow] += group.band == BandVerdict::below;
-      sums[kAbove] += group.band == BandVerdict::above;
-      for (const auto& sample : group.samples) {
-        const double length = static_cast<double>(sample.tokens.size());
-        sums[kLength] += length;
-        shortest = std::min(shortest, length);
-        longest = std::max(longest, length);
-        sums[kTruncated] += sample.finish == generate::FinishReason::kLength;
-      }
-      for (bool correct : group.score.correct) {
-        sums[kCorrect] += correct;
-        sums[kLabelled] += 1;
-      }
-      if (!group.score.correct.empty()) {
-        sums[kMajority] += group.score.majority_correct;
-        sums[kLabelledGroups] += 1;
-      }
-    }
-    sums = group_.all_reduce_sum(sums);
-    shortest = group_.all_reduce_min(shortest);
-    longest = group_.all_reduce_max(longest);
     auto ratio = [](double numerator, double denominator) {
       return denominator > 0 ? numerator / denominator : 0.0;
     };
-    const double reward_mean = ratio(sums[kReward], sums[kSamples]);
-    const double entropy_mean = ratio(sums[kEntropy], sums[kGroups]);
-    io::Json metrics;
-    metrics["reward"] = reward_mean;
-    metrics["reward_std"] =
-        sums[kSamples] > 1
-            ? std::sqrt(std::max(
-                  0.0, (sums[kRewardSquares] - sums[kSamples] * reward_mean * reward_mean) /
-                           (sums[kSamples] - 1)))
-            : 0.0;
-    metrics["frac_reward_zero_std"] = ratio(sums[kZeroStd], sums[kGroups]);
-    metrics["completions/mean_length"] = ratio(sums[kLength], sums[kSamples]);
-    metrics["completions/min_length"] = std::isfinite(shortest) ? shortest : 0.0;
-    metrics["completions/max_length"] = longest;
-    metrics["completions/clipped_ratio"] = ratio(sums[kTruncated], sums[kSamples]);
-    metrics["empo/semantic_entropy"] = entropy_mean;
-    metrics["empo/normalized_entropy"] =
-        entropy_mean / std::log(static_cast<double>(std::max(2, config_.num_generations)));
-    metrics["empo/num_clusters"] = ratio(sums[kClusters], sums[kGroups]);
-    metrics["empo/filtered_low"] = ratio(sums[kBelow], sums[kGroups]);
-    metrics["empo/filtered_high"] = ratio(sums[kAbove], sums[kGroups]);
-    if (sums[kLabelled] > 0) {
-      metrics["monitor/accuracy"] = ratio(sums[kCorrect], sums[kLabelled]);
-      metrics["monitor/majority_accuracy"] = ratio(sums[kMajority], sums[kLabelledGroups]);
-    }
-    return metrics;
+    metrics["step"] = state_.step;
+    metrics["epoch"] = source_.cursor().epochs_done();
+    // JSON has no NaN: a skipped step's non-finite values are written as null.
+    metrics["loss"] = finite_or_null(loss);
+    metrics["grad_norm"] = finite_or_null(outcome.grad_norm);
+    metrics["skipped_steps"] = state_.skipped_steps;
+    metrics["learning_rate"] = lr;
+    metrics["num_tokens"] = state_.num_tokens;
+    metrics["entropy"] = ratio(entropy_sum, counted);
+    metrics["clip_ratio/low_mean"] = ratio(clipped_low, clip_counted);
+    metrics["clip_ratio/high_mean"] = ratio(clipped_high, clip_counted);
+    metrics["kl"] = ratio(kl_sum, counted);
+    metrics["train_samples"] = global.sequences;
   }
 
   // The collapse guard's stop rule: semantic entropy collapsed while the reward saturates,
@@ -748,7 +552,8 @@ class Run {
                                              metrics["train_samples"].get<double>() / step_seconds
                                        : 0.0;
     if (!group_.is_main()) return;  // rank 0 logs for everyone (metrics are reduced)
-    if (state_.step % config_.logging_steps == 0 || state_.step == total_steps_)
+    if (state_.step % config_.logging_steps == 0 || state_.step == total_steps_ ||
+        state_.nonfinite_in_row > 0)
       append_metrics(metrics);
     if (!hooks.quiet) print_progress(metrics);
     if (hooks.on_step) hooks.on_step(state_.step, metrics);
@@ -760,7 +565,8 @@ class Run {
                   "step %ld/%ld  reward %.3f  H %.3f  len %.1f  loss %+.4f  lr %.2e", state_.step,
                   total_steps_, metrics["reward"].get<double>(),
                   metrics["empo/semantic_entropy"].get<double>(),
-                  metrics["completions/mean_length"].get<double>(), metrics["loss"].get<double>(),
+                  metrics["completions/mean_length"].get<double>(),
+                  metrics["loss"].is_number() ? metrics["loss"].get<double>() : NAN,
                   metrics["learning_rate"].get<double>());
     std::string text = line;
     if (metrics.contains("monitor/accuracy"))
@@ -771,45 +577,50 @@ class Run {
       std::cerr << text << "\n";
   }
 
-  std::string save_checkpoint() {
-    fs::path final_path = fs::path(run_dir_) / checkpoint_name(state_.step);
-    // Every rank holds the same weights and optimizer state; rank 0 writes them.
-    if (!group_.is_main()) {
-      group_.barrier();
-      return final_path.string();
-    }
-    fs::path temp_path = final_path.string() + ".tmp";
-    fs::remove_all(temp_path);
-    fs::create_directories(temp_path);
-    model::save_model(policy_.model, temp_path.string(),
-                      policy_.model.weights.embed_tokens.scalar_type());
-    copy_model_side_files(policy_.folder, temp_path);
-    model::save_tensor_file((temp_path / "optimizer.safetensors").string(), optimizer_->state());
+  void write_checkpoint_files(const std::string& folder) {
+    model::save_model(policy_.model, folder, policy_.model.weights.embed_tokens.scalar_type());
+    copy_model_side_files(policy_.folder, folder);
+    model::save_tensor_file((fs::path(folder) / "optimizer.safetensors").string(),
+                            optimizer_->state());
     io::Json state{{"step", state_.step},
                    {"questions_drawn", state_.questions_drawn},
                    {"num_tokens", state_.num_tokens},
                    {"guard_strikes", state_.guard_strikes},
+                   {"skipped_steps", state_.skipped_steps},
                    {"cursor", source_.cursor().state().to_json()},
                    {"total_steps", total_steps_}};
-    io::write_file_atomic((temp_path / "trainer_state.json").string(), state.dump(2) + "\n");
-    fs::remove_all(final_path);
-    fs::rename(temp_path, final_path);
-    auto existing = checkpoints(run_dir_);
-    if (config_.save_total_limit > 0)
-      for (size_t i = 0; i + config_.save_total_limit < existing.size(); ++i)
-        fs::remove_all(existing[i].second);
-    group_.barrier();
-    return final_path.string();
+    io::write_file_atomic((fs::path(folder) / kTrainerState).string(), state.dump(2) + "\n");
+  }
+
+  // Every rank holds the same weights and optimizer state; rank 0 writes them. A failed write
+  // (a full disk) is reported to every rank, so none waits at a collective for it.
+  std::string save_checkpoint() {
+    std::exception_ptr failure;
+    if (group_.is_main()) {
+      try {
+        store_.save(state_.step,
+                    [this](const std::string& folder) { write_checkpoint_files(folder); });
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    const bool failed = group_.all_reduce_max(failure ? 1.0 : 0.0) > 0.0;
+    if (failure) std::rethrow_exception(failure);
+    if (failed) throw std::runtime_error("rank 0 could not write the checkpoint (see its error)");
+    return (fs::path(run_dir_) / io::CheckpointStore::folder_name(state_.step)).string();
   }
 
   TrainConfig config_;
   dist::Group group_;
   std::string run_dir_;
+  io::CheckpointStore store_;
+  log::MetricsLog metrics_log_;  // rank 0 writes it
   at::Device device_;
   at::ScalarType dtype_;
+  std::vector<data::SkippedLine> skipped_lines_;  // train_file lines skipped (skip_bad_lines)
+  data::PromptSource source_;
   generate::Policy policy_;
   std::unique_ptr<generate::Policy> judge_;
-  data::PromptSource source_;
   AnswerEquivalence equivalence_;
   std::optional<model::Model> reference_;
   std::vector<at::Tensor> parameters_;
@@ -820,10 +631,20 @@ class Run {
   long warmup_steps_ = 0;
   RunState state_;
   std::unique_ptr<log::TensorBoardWriter> tensorboard_;  // rank 0: RUN_DIR/tensorboard
-  std::vector<eval::Benchmark> benchmarks_;              // rank 0: eval_files
+  std::vector<eval::Benchmark> benchmarks_;              // eval_files
   double time_generate_ = 0;
   double time_reward_ = 0;
+  long truncated_prompts_ = 0;  // in this rollout batch, on this rank
 };
+
+// An output_dir that cannot be written fails before any model is loaded, naming the folder.
+void require_writable_run_dir(const std::string& run_dir) {
+  try {
+    io::require_writable_folder(run_dir);
+  } catch (const InputError& error) {
+    throw InputError(std::string("output_dir: ") + error.what());
+  }
+}
 
 }  // namespace
 
@@ -835,25 +656,33 @@ int guard_strikes_after(int strikes, double normalized_entropy, double mean_rewa
 }
 
 std::string latest_checkpoint(const std::string& run_dir) {
-  auto found = checkpoints(run_dir);
-  return found.empty() ? "" : found.back().second.string();
+  return io::CheckpointStore(run_dir, kTrainerState).latest();
 }
 
 TrainResult train(const TrainConfig& config, const TrainHooks& hooks) {
   validate(config);
+  auto group = dist::Group::from_environment();
+  if (group.is_main()) require_writable_run_dir(config.output_dir);
   model::init_runtime();
-  Run run(config, config.model_name_or_path, /*resuming=*/false, dist::Group::from_environment());
+  Run run(config, config.model_name_or_path, /*resuming=*/false, std::move(group));
   return run.run(hooks);
 }
 
 TrainResult resume(const std::string& run_dir, const std::vector<std::string>& overrides,
                    const TrainHooks& hooks) {
+  auto group = dist::Group::from_environment();
+  if (group.is_main()) {
+    require_writable_run_dir(run_dir);
+    // A crash while a checkpoint was being replaced leaves it under its aside name.
+    io::CheckpointStore(run_dir, kTrainerState).clean_incomplete();
+  }
+  group.barrier();
   auto checkpoint = latest_checkpoint(run_dir);
   if (checkpoint.empty()) throw InputError(run_dir + ": no checkpoint to resume from");
   auto config = load_config((fs::path(run_dir) / "config.yaml").string(), overrides);
   config.output_dir = run_dir;
   model::init_runtime();
-  Run run(config, checkpoint, /*resuming=*/true, dist::Group::from_environment());
+  Run run(config, checkpoint, /*resuming=*/true, std::move(group));
   run.restore(checkpoint);
   return run.run(hooks);
 }

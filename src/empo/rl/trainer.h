@@ -25,7 +25,9 @@ struct TrainHooks {
 struct TrainResult {
   long steps = 0;                 // optimizer steps taken in total
   bool stopped_by_guard = false;  // the collapse guard's stop rule fired
-  std::string last_checkpoint;    // RUN_DIR/checkpoint-<step>
+  // SIGINT/SIGTERM (io::StopRequest): the current step was finished and checkpointed.
+  bool stopped_by_signal = false;
+  std::string last_checkpoint;  // RUN_DIR/checkpoint-<step>
 };
 
 // A fresh run in config.output_dir.

@@ -1,0 +1,86 @@
+#pragma once
+// The rollout stage of a training step as plain data: questions with their G samples, what
+// the samples earned, the entropy-band verdict, and which groups the update will learn from
+// (dynamic sampling replaces the groups that teach nothing). Generation itself is a function
+// passed in, so the selection rules and the metrics are tested without a model.
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "empo/data/prompt_source.h"
+#include "empo/generate/engine.h"
+#include "empo/io/jsonl.h"
+#include "empo/rl/config.h"
+#include "empo/rl/rewards.h"
+
+namespace empo::rl {
+
+// One question of a rollout batch and what its samples earned.
+struct Group {
+  data::Question question;
+  std::vector<int64_t> prompt;
+  std::vector<generate::Sample> samples;
+  std::vector<std::string> texts;
+  GroupScore score;
+  BandVerdict band = BandVerdict::keep;
+  bool zero_std = false;  // every reward equal: zero advantage, nothing to learn
+};
+
+// Fills score, band and zero_std from the texts (token_signal as in score_group).
+void score_rollout_group(Group& group, const RewardSettings& settings,
+                         const std::vector<double>& token_signal,
+                         const AnswerEquivalence& equivalence, const EntropyBand& band);
+
+// A group the update learns from: inside the band, and with non-zero reward std when
+// dynamic_sampling asks to replace the others.
+bool trainable(const Group& group, const TrainConfig& config);
+
+struct Rollout {
+  std::vector<Group> drawn;          // the first draw, for the rollout metrics
+  std::vector<Group> kept;           // this process's groups to learn from
+  std::size_t resampled_groups = 0;  // groups drawn by dynamic sampling, over every process
+  std::size_t kept_everywhere = 0;   // kept groups over every process
+};
+
+// draw(n): n new questions over every process together, this process's share sampled and
+// scored. count_everywhere(local): a sum over every process.
+using DrawGroups = std::function<std::vector<Group>(std::size_t count)>;
+using CountEverywhere = std::function<std::size_t(std::size_t local)>;
+
+// Draws `wanted` questions; with dynamic_sampling, draws the missing number again (at most
+// max_resample_rounds times) until `wanted` trainable groups exist over every process.
+Rollout collect_rollout(std::size_t wanted, const TrainConfig& config, const DrawGroups& draw,
+                        const CountEverywhere& count_everywhere);
+
+// Sums of one process's groups, reduced over processes before rollout_metrics reads them.
+struct RolloutSums {
+  enum Index {
+    kReward,
+    kRewardSquares,
+    kSamples,
+    kEntropy,
+    kClusters,
+    kGroups,
+    kZeroStd,
+    kBelow,
+    kAbove,
+    kLength,
+    kTruncated,
+    kCorrect,
+    kLabelled,
+    kMajority,
+    kLabelledGroups,
+    kCount
+  };
+  std::vector<double> sums = std::vector<double>(kCount, 0.0);
+  double shortest = 0;  // +inf when there is no sample
+  double longest = 0;
+};
+
+RolloutSums rollout_sums(const std::vector<Group>& groups);
+
+// TRL's metric names plus EMPO's own (README "Metrics"), from sums over every process.
+io::Json rollout_metrics(const RolloutSums& reduced, int num_generations);
+
+}  // namespace empo::rl
