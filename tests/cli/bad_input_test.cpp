@@ -23,7 +23,8 @@ struct RunFolder {
   std::string model = test::tiny_policy(dir);
   std::string data = test::addition_questions(dir + "/train.jsonl", 6, 2);
   std::string config(const std::string& extra = "") const {
-    return test::write_config(dir, model, data, "max_steps: 1\n" + extra);
+    const bool sets_steps = extra.find("max_steps:") != std::string::npos;
+    return test::write_config(dir, model, data, (sets_steps ? "" : "max_steps: 1\n") + extra);
   }
   // A copy of the model folder to damage.
   std::string copy_model(const std::string& name) const {
