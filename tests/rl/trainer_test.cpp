@@ -59,6 +59,15 @@ TrainHooks quiet() {
   return hooks;
 }
 
+// Trains the workspace config `run` with `extra` YAML and `overrides`; its metrics lines.
+std::vector<io::Json> train_and_read(const Workspace& workspace, const std::string& run,
+                                     const std::string& extra,
+                                     const std::vector<std::string>& overrides = {}) {
+  auto config = parse_config(workspace.yaml(run, extra), "test", overrides);
+  train(config, quiet());
+  return read_metrics(config.output_dir);
+}
+
 }  // namespace
 
 TEST(Trainer, LossFallsOverIterationsOnOneRolloutAndMetricsAreLogged) {
@@ -322,13 +331,9 @@ TEST(Trainer, MiniBatchesOfAFilteredRolloutCountEverySampleOnce) {
   // 16 questions over 8 optimizer steps with an entropy band: whatever the filter keeps, the
   // steps share exactly the kept samples (no step starts past the end: the 1.8e19 bug).
   Workspace workspace;
-  auto config =
-      parse_config(workspace.yaml("underflow",
-                                  "reward: token_entropy\nsteps_per_generation: 8\n"
-                                  "entropy_band: [0.45, 0.95]\nmax_steps: 8\nsave_steps: 0\n"),
-                   "test");
-  train(config, quiet());
-  auto metrics = read_metrics(config.output_dir);
+  auto metrics = train_and_read(workspace, "underflow",
+                                "reward: token_entropy\nsteps_per_generation: 8\n"
+                                "entropy_band: [0.45, 0.95]\nmax_steps: 8\nsave_steps: 0\n");
   ASSERT_EQ(metrics.size(), 8u);
   const double filtered = metrics[0]["empo/filtered_low"].get<double>() +
                           metrics[0]["empo/filtered_high"].get<double>();
@@ -394,13 +399,9 @@ TEST(Trainer, DynamicSamplingDrawsReplacementGroups) {
   // reward std. Dynamic sampling must draw new questions for them (counted in
   // resampled_groups) and train on at least what the first draw kept.
   Workspace workspace;
-  auto config =
-      parse_config(workspace.yaml("dynamic",
-                                  "reward: empo\ndynamic_sampling: true\nmax_resample_rounds: 2\n"
-                                  "max_steps: 1\nsave_steps: 0\n"),
-                   "test");
-  train(config, quiet());
-  auto metrics = read_metrics(config.output_dir);
+  auto metrics = train_and_read(workspace, "dynamic",
+                                "reward: empo\ndynamic_sampling: true\nmax_resample_rounds: 2\n"
+                                "max_steps: 1\nsave_steps: 0\n");
   ASSERT_EQ(metrics.size(), 1u);
   const double zero_std = metrics[0]["frac_reward_zero_std"].get<double>();
   ASSERT_GT(zero_std, 0.0);
