@@ -2,8 +2,11 @@
 BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+ASAN_DIR ?= build-asan
 
-.PHONY: deps configure build test demo bench format format-check clean
+.PHONY: deps configure build test demo bench format format-check clean fuzz test-asan
 
 deps:
 	@bash scripts/deps.sh
@@ -26,6 +29,22 @@ demo: configure
 
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b; done
+
+# libFuzzer targets (fuzz/*_fuzz.cpp, clang, ASan+UBSan) on the torch-free readers, each for
+# FUZZ_SECONDS from its seed corpus fuzz/corpus/<target>/; a finding fails.
+fuzz:
+	@bash scripts/deps.sh sanitizers
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
+	  -DEMPO_FUZZ=ON -DEMPO_WERROR=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	bash fuzz/run.sh $(FUZZ_DIR)/fuzz $(FUZZ_SECONDS)
+
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (UB is fatal).
+test-asan:
+	@bash scripts/deps.sh
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Release -DEMPO_SANITIZE=ON -DEMPO_BUILD_BENCH=OFF
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
