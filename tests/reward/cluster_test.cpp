@@ -54,6 +54,13 @@ TEST(Cluster, GroupsEquivalentForms) {
   EXPECT_NEAR(clustering.entropy, expected, 1e-12);
 }
 
+// Found by fuzz/equivalence_fuzz: \Pi (a variable) shared pi's canonical key, so the answers
+// were grouped without a comparison.
+TEST(Cluster, VariablePiIsNotGroupedWithPi) {
+  Clustering clustering = cluster({"\\frac{\\Pi}{2}", "\\frac{\\pi}{2}", "\\sin^{-1} 1"});
+  EXPECT_EQ(clustering.cluster_ids, (std::vector<int>{0, 1, 1}));
+}
+
 TEST(Cluster, EmptyAnswersAreSingletons) {
   Clustering clustering = cluster({"", " ", "5", "", "5"});
   EXPECT_EQ(clustering.cluster_ids, (std::vector<int>{0, 1, 2, 3, 2}));

@@ -186,4 +186,20 @@ TEST(CanonicalKey, EqualForIdenticalValuesOnly) {
   EXPECT_EQ(canonical_key(parse_answer("")), "");
 }
 
+// Found by fuzz/equivalence_fuzz: a variable spelled like a GiNaC constant (\Pi, I) printed
+// as the constant, so its key was pi's or the imaginary unit's although it equals neither.
+TEST(CanonicalKey, VariablesSpelledLikeConstantsKeepTheirOwnKey) {
+  for (const char* name : {"\\Pi", "I"}) {
+    MathValue variable = parse_answer(std::string(name) + "/2");
+    ASSERT_EQ(variable.kind, ValueKind::expression) << name;
+    EXPECT_TRUE(GiNaC::is_a<GiNaC::symbol>(variable.expression.op(0)) ||
+                GiNaC::is_a<GiNaC::symbol>(variable.expression.op(1)))
+        << name << ": " << describe(variable);
+    for (const char* constant : {"\\frac{\\pi}{2}", "i/2", "\\frac{\\sqrt{-1}}{2}"})
+      EXPECT_NE(canonical_key(variable), canonical_key(parse_answer(constant)))
+          << name << " vs " << constant;
+  }
+  EXPECT_EQ(canonical_key(parse_answer("\\Pi")), canonical_key(parse_answer("\\Pi")));
+}
+
 }  // namespace empo::reward

@@ -95,11 +95,17 @@ std::string lowercase(std::string text) {
   return text;
 }
 
-// One global table, so that equal names are equal GiNaC symbols in every answer.
+// One global table, so that equal names are equal GiNaC symbols in every answer. A variable
+// spelled like a GiNaC constant (\Pi, I) prints with a leading backslash, which no input name
+// has, so that canonical_key never gives it the key of pi or the imaginary unit.
 const GiNaC::symbol& symbol_named(const std::string& name) {
   static std::map<std::string, GiNaC::symbol> table;
   auto found = table.find(name);
-  if (found == table.end()) found = table.emplace(name, GiNaC::symbol(name)).first;
+  if (found == table.end()) {
+    bool spelled_like_constant =
+        name == "Pi" || name == "I" || name == "Euler" || name == "Catalan";
+    found = table.emplace(name, GiNaC::symbol(spelled_like_constant ? "\\" + name : name)).first;
+  }
   return found->second;
 }
 
