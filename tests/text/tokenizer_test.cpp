@@ -338,6 +338,30 @@ TEST(TokenizerLoading, MalformedFilesAreInputErrorsNamingTheFile) {
   EXPECT_NE(load_error(root.dump(), "vocab.json").find("\"bad\""), std::string::npos);
 }
 
+// Found by fuzz/tokenizer_json_fuzz: a template's special-token ids were used unchecked (encode
+// returned ids that name no token), and a huge id made the id tables' resize() throw
+// std::length_error or exhaust memory instead of naming the entry.
+TEST(TokenizerLoading, IdsThatNameNoTokenAreInputErrors) {
+  Json root = llama3_style_json();
+  root["post_processor"] = {
+      {"type", "TemplateProcessing"},
+      {"single", Json::parse(R"([{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                 {"Sequence": {"id": "A", "type_id": 0}}])")},
+      {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {262144}}, {"tokens", {"<s>"}}}}}}};
+  EXPECT_NE(load_error(root.dump(), "template.json").find("post_processor adds id 262144"),
+            std::string::npos);
+
+  root = llama3_style_json();
+  root["model"]["vocab"]["huge"] = 4000000000LL;
+  EXPECT_NE(load_error(root.dump(), "huge_vocab_id.json").find("vocab entry \"huge\""),
+            std::string::npos);
+
+  root = llama3_style_json();
+  root["added_tokens"].push_back(added(0, "<huge>"));
+  root["added_tokens"].back()["id"] = 1000000000000LL;
+  EXPECT_NE(load_error(root.dump(), "huge_added_id.json").find("added token"), std::string::npos);
+}
+
 TEST(TokenizerLoading, FolderOrFile) {
   EXPECT_EQ(Tokenizer::load(test::fixture("qwen-tokenizer/tokenizer.json")).vocab_size(),
             qwen().vocab_size());

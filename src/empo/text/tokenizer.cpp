@@ -386,6 +386,10 @@ void Tokenizer::Impl::encode_word(std::string_view word, EncodeScratch& scratch,
 
 namespace {
 
+// Ids index dense tables, so a file's ids are bounded: 2^24 - 1 is 64 times the largest
+// vocabulary in use (Qwen: 151,665 ids), and a stray 4e9 fails here instead of in resize().
+constexpr long long kMaxTokenId = (1 << 24) - 1;
+
 class Loader {
  public:
   explicit Loader(std::string source) : source_(std::move(source)) {}
@@ -412,6 +416,10 @@ class Loader {
       load_added_tokens(root.value("added_tokens", Json::array()), *impl);
       load_post_processor(root.value("post_processor", Json()), *impl, impl->prefix_ids,
                           impl->suffix_ids);
+      for (const auto* ids : {&impl->prefix_ids, &impl->suffix_ids})
+        for (TokenId id : *ids)
+          if (!impl->valid_id(id))
+            fail("post_processor adds id " + std::to_string(id) + ", which names no token");
     } catch (const std::invalid_argument& error) {
       fail(error.what());
     } catch (const Json::exception& error) {
@@ -447,8 +455,10 @@ class Loader {
     if (vocab_it == model.end() || !vocab_it->is_object()) fail("model has no \"vocab\" object");
     std::size_t size = 0;
     for (auto it = vocab_it->begin(); it != vocab_it->end(); ++it) {
-      if (!it.value().is_number_integer() || it.value().get<long long>() < 0)
-        fail("vocab entry \"" + it.key() + "\" has no valid id");
+      if (!it.value().is_number_integer() || it.value().get<long long>() < 0 ||
+          it.value().get<long long>() > kMaxTokenId)
+        fail("vocab entry \"" + it.key() + "\" has no valid id (0 to " +
+             std::to_string(kMaxTokenId) + ")");
       size = std::max<std::size_t>(size, it.value().get<std::size_t>() + 1);
     }
     impl.token_of_id.resize(size);
@@ -529,8 +539,9 @@ class Loader {
     for (const Json& entry : list) {
       if (!entry.is_object() || !entry.contains("content") || !entry["content"].is_string() ||
           !entry.contains("id") || !entry["id"].is_number_integer() ||
-          entry["id"].get<long long>() < 0)
-        fail("added token without \"content\" and a valid \"id\"");
+          entry["id"].get<long long>() < 0 || entry["id"].get<long long>() > kMaxTokenId)
+        fail("added token without \"content\" and a valid \"id\" (0 to " +
+             std::to_string(kMaxTokenId) + ")");
       AddedToken token;
       token.content = entry["content"].get<std::string>();
       if (token.content.empty()) continue;  // Hugging Face ignores empty added tokens
