@@ -39,12 +39,15 @@ fuzz:
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
 	bash fuzz/run.sh $(FUZZ_DIR)/fuzz $(FUZZ_SECONDS)
 
-# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (UB is fatal).
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (UB is fatal). The build
+# runs the test binaries too (gtest_discover_tests), so the options apply to both.
+test-asan: export LSAN_OPTIONS = suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0
+test-asan: export UBSAN_OPTIONS = print_stacktrace=1
 test-asan:
 	@bash scripts/deps.sh
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Release -DEMPO_SANITIZE=ON -DEMPO_BUILD_BENCH=OFF
 	cmake --build $(ASAN_DIR) -j $(JOBS)
-	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) $(ASAN_CTEST_FLAGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

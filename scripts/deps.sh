@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs exactly what the build needs on Debian 12; does nothing when all is present.
+# Usage: scripts/deps.sh [sanitizers]
 set -euo pipefail
 packages=(
   g++ make cmake ccache clang-format pkg-config
@@ -10,6 +11,8 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# `deps.sh sanitizers` (make fuzz): clang with libFuzzer and the sanitizer runtimes.
+if [[ ${1:-} == sanitizers ]]; then packages+=(clang libclang-rt-14-dev); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -31,6 +31,22 @@ TEST(Jsonl, BadLineNamesFileAndLine) {
   }
 }
 
+// Found by fuzz/model_config_fuzz: nlohmann reports a number past a double's range as
+// out_of_range, not parse_error, and it escaped every reader as an internal error.
+TEST(Jsonl, NumberPastADoubleIsAnInputErrorWithTheLine) {
+  auto dir = test::temp_dir("jsonl");
+  test::write_text(dir + "/a.jsonl", "{\"x\": 1}\n{\"x\": 1e400}\n");
+  try {
+    for_each_jsonl(dir + "/a.jsonl", [](const Json&, long) {});
+    FAIL() << "expected InputError";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("a.jsonl:2: invalid JSON"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_THROW(parse_json("[-1e999]", "inline"), InputError);
+  EXPECT_EQ(parse_json("[1e300]", "inline")[0].get<double>(), 1e300);
+}
+
 TEST(Jsonl, WriterLeavesNothingWithoutCommit) {
   auto dir = test::temp_dir("jsonl");
   test::write_text(dir + "/out.jsonl", "old\n");

@@ -75,4 +75,26 @@ TEST(ModelConfig, ClearErrors) {
   EXPECT_NE(error_of(json).find("vocab_size"), std::string::npos);
 }
 
+// Found by fuzz/model_config_fuzz: these escaped as nlohmann exceptions (an internal error,
+// exit 1) instead of InputError naming the file.
+TEST(ModelConfig, MistypedStringsAndHugeNumbersAreInputErrors) {
+  auto json = base("qwen2");
+  json["hidden_act"] = 5;
+  EXPECT_NE(error_of(json).find("config.json: \"hidden_act\" must be a string"), std::string::npos);
+  json = base("qwen2");
+  json["rope_parameters"] = {{"rope_type", nullptr}, {"type", true}};
+  EXPECT_NE(error_of(json).find("\"type\" must be a string"), std::string::npos);
+
+  std::string folder = test::temp_dir("config_huge_number");
+  test::write_text(folder + "/config.json", R"({"model_type": "qwen2", "rms_norm_eps": 1e400})");
+  try {
+    load_model_config(folder);
+    ADD_FAILURE() << "1e400 accepted";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find(folder + "/config.json: invalid JSON"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
 }  // namespace empo::model

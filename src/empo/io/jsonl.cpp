@@ -29,13 +29,21 @@ void for_each_jsonl(const std::string& path, const std::function<void(const Json
     Json value;
     try {
       value = Json::parse(line);
-    } catch (const Json::parse_error& error) {
+    } catch (const Json::exception& error) {  // parse_error, and out_of_range for 1e400
       const std::string reason = std::string("invalid JSON: ") + error.what();
       if (!on_bad_line) throw_input_error(path, number, reason);
       on_bad_line(number, reason);
       continue;
     }
     visit(value, number);
+  }
+}
+
+Json parse_json(std::string_view text, const std::string& path, long line) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& error) {
+    throw_input_error(path, line, std::string("invalid JSON: ") + error.what());
   }
 }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,11 @@ void for_each_jsonl(const std::string& path, const std::function<void(const Json
 // The same, but a line that is not valid JSON goes to on_bad_line(line, reason) instead.
 void for_each_jsonl(const std::string& path, const std::function<void(const Json&, long)>& visit,
                     const std::function<void(long, const std::string&)>& on_bad_line);
+
+// Parses JSON text; InputError "path[:line]: invalid JSON: ..." for anything nlohmann refuses,
+// numbers too large for a double (1e400) included: nlohmann throws those as out_of_range, not
+// parse_error, so catching parse_error alone lets them escape as internal errors.
+Json parse_json(std::string_view text, const std::string& path, long line = 0);
 
 // Reads a whole file into memory; InputError when it cannot be read.
 std::string read_file(const std::string& path);

@@ -178,12 +178,8 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
     throw_input_error(path, 0,
                       "header length " + std::to_string(header_size) +
                           " runs past the end of the " + std::to_string(file_size) + "-byte file");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_size);
-  } catch (const nlohmann::json::parse_error& error) {
-    throw_input_error(path, 0, std::string("header is not valid JSON: ") + error.what());
-  }
+  nlohmann::json header =
+      parse_json(std::string_view(reinterpret_cast<const char*>(bytes) + 8, header_size), path);
   if (!header.is_object()) throw_input_error(path, 0, "header is not a JSON object");
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
@@ -229,12 +225,7 @@ TensorStore TensorStore::open_folder(const std::string& folder) {
       throw_input_error(folder, 0, "no model.safetensors or model.safetensors.index.json");
     return open_file(single.string());
   }
-  nlohmann::json index;
-  try {
-    index = nlohmann::json::parse(read_file(index_path.string()));
-  } catch (const nlohmann::json::parse_error& error) {
-    throw_input_error(index_path.string(), 0, std::string("invalid JSON: ") + error.what());
-  }
+  nlohmann::json index = parse_json(read_file(index_path.string()), index_path.string());
   if (!index.contains("weight_map") || !index["weight_map"].is_object())
     throw_input_error(index_path.string(), 0, "missing \"weight_map\" object");
   TensorStore store;

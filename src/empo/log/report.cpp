@@ -45,11 +45,7 @@ RunReport read_run(const std::string& run_dir) {
   RunReport run;
   run.run_dir = run_dir;
   std::string path = run_dir + "/results.json";
-  try {
-    run.results = io::Json::parse(io::read_file(path));
-  } catch (const io::Json::parse_error& error) {
-    throw InputError(path + ": invalid JSON: " + error.what());
-  }
+  run.results = io::parse_json(io::read_file(path), path);
   for (const char* phase : {"before", "after"})
     for (const char* key : {"greedy_pass1", "sampled_pass1", "maj_at_g"})
       number(run.results.value(phase, io::Json::object()), key, path + " " + phase);

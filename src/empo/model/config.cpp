@@ -46,6 +46,15 @@ bool bool_or(const Json& json, const char* key, bool fallback, const std::string
   return value->get<bool>();
 }
 
+std::string string_or(const Json& json, const char* key, const std::string& fallback,
+                      const std::string& source) {
+  const Json* value = find_key(json, key);
+  if (!value) return fallback;
+  if (!value->is_string())
+    throw_input_error(source, 0, std::string("\"") + key + "\" must be a string");
+  return value->get<std::string>();
+}
+
 // Older checkpoints (Qwen2.5) keep rope_theta at top level; newer transformers write
 // rope_parameters {rope_theta, rope_type}. Scaled RoPE variants are not supported.
 double read_rope_theta(const Json& json, double fallback, const std::string& source) {
@@ -54,7 +63,8 @@ double read_rope_theta(const Json& json, double fallback, const std::string& sou
     if (!rope) continue;
     if (!rope->is_object())
       throw_input_error(source, 0, std::string("\"") + key + "\" must be an object");
-    std::string type = rope->value("rope_type", rope->value("type", std::string("default")));
+    std::string type =
+        string_or(*rope, "rope_type", string_or(*rope, "type", "default", source), source);
     if (type != "default")
       throw_input_error(source, 0,
                         std::string("\"") + key + "\": rope_type \"" + type +
@@ -105,7 +115,7 @@ ModelConfig parse_model_config(const Json& json, const std::string& source) {
   config.rms_norm_eps = number_or(json, "rms_norm_eps", 1e-6, source);
   config.rope_theta = read_rope_theta(json, 10000.0, source);
   config.tie_word_embeddings = bool_or(json, "tie_word_embeddings", false, source);
-  std::string activation = json.value("hidden_act", std::string("silu"));
+  std::string activation = string_or(json, "hidden_act", "silu", source);
   if (activation != "silu")
     throw_input_error(source, 0, "hidden_act \"" + activation + "\" is not supported (silu only)");
   if (bool_or(json, "use_sliding_window", false, source))
@@ -134,13 +144,7 @@ ModelConfig parse_model_config(const Json& json, const std::string& source) {
 
 ModelConfig load_model_config(const std::string& model_folder) {
   std::string path = (std::filesystem::path(model_folder) / "config.json").string();
-  Json json;
-  try {
-    json = Json::parse(io::read_file(path));
-  } catch (const Json::parse_error& error) {
-    throw_input_error(path, 0, std::string("invalid JSON: ") + error.what());
-  }
-  return parse_model_config(json, path);
+  return parse_model_config(io::parse_json(io::read_file(path), path), path);
 }
 
 Json model_config_json(const ModelConfig& config, const std::string& dtype) {

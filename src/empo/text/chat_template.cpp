@@ -19,12 +19,7 @@ constexpr const char* kImStart = "<|im_start|>";
 constexpr const char* kImEnd = "<|im_end|>";
 
 Json read_json(const fs::path& path) {
-  std::string text = io::read_file(path.string());
-  try {
-    return Json::parse(text);
-  } catch (const Json::parse_error& error) {
-    throw_input_error(path.string(), 0, std::string("invalid JSON: ") + error.what());
-  }
+  return io::parse_json(io::read_file(path.string()), path.string());
 }
 
 // The template text of tokenizer_config.json's "chat_template", "" when absent.

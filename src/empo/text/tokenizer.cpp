@@ -397,12 +397,7 @@ class Loader {
   [[noreturn]] void fail(const std::string& what) const { throw_input_error(source_, 0, what); }
 
   std::shared_ptr<Tokenizer::Impl> load(const std::string& json_text) {
-    Json root;
-    try {
-      root = Json::parse(json_text);
-    } catch (const Json::parse_error& error) {
-      fail(std::string("invalid JSON: ") + error.what());
-    }
+    Json root = io::parse_json(json_text, source_);
     if (!root.is_object()) fail("expected a JSON object");
     auto impl = std::make_shared<Tokenizer::Impl>();
     impl->source = source_;
