@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                         config.num_attention_heads % config.num_key_value_heads == 0,
                     "accepted heads that do not divide");
     EMPO_FUZZ_CHECK(config.head_dim > 0 && config.head_dim % 2 == 0, "accepted an odd head_dim");
+    EMPO_FUZZ_CHECK(config.rms_norm_eps > 0 && config.rope_theta > 0, "accepted eps or theta <= 0");
     nlohmann::json saved = empo::model::model_config_json(config, "bfloat16");
     EMPO_FUZZ_CHECK(saved.is_object(), "saved config is not an object");
     (void)saved.dump();

@@ -82,6 +82,12 @@ TEST(ModelConfig, MistypedStringsAndHugeNumbersAreInputErrors) {
   json["hidden_act"] = 5;
   EXPECT_NE(error_of(json).find("config.json: \"hidden_act\" must be a string"), std::string::npos);
   json = base("qwen2");
+  json["rms_norm_eps"] = -1e-6;
+  EXPECT_NE(error_of(json).find("\"rms_norm_eps\" must be positive"), std::string::npos);
+  json = base("qwen2");
+  json["rope_theta"] = 0;
+  EXPECT_NE(error_of(json).find("\"rope_theta\" must be positive"), std::string::npos);
+  json = base("qwen2");
   json["rope_parameters"] = {{"rope_type", nullptr}, {"type", true}};
   EXPECT_NE(error_of(json).find("\"type\" must be a string"), std::string::npos);
 

@@ -114,6 +114,9 @@ ModelConfig parse_model_config(const Json& json, const std::string& source) {
   config.max_position_embeddings = positive_int_or(json, "max_position_embeddings", 32768, source);
   config.rms_norm_eps = number_or(json, "rms_norm_eps", 1e-6, source);
   config.rope_theta = read_rope_theta(json, 10000.0, source);
+  // Zero or negative values give a model of NaNs (RMSNorm) or a RoPE of NaN frequencies.
+  if (!(config.rms_norm_eps > 0)) throw_input_error(source, 0, "\"rms_norm_eps\" must be positive");
+  if (!(config.rope_theta > 0)) throw_input_error(source, 0, "\"rope_theta\" must be positive");
   config.tie_word_embeddings = bool_or(json, "tie_word_embeddings", false, source);
   std::string activation = string_or(json, "hidden_act", "silu", source);
   if (activation != "silu")
