@@ -34,8 +34,8 @@ void MetricsLog::keep_through(long step) const {
     if (torn) throw_input_error(path_, number - 1, "invalid JSON line before the end of the file");
     io::Json value;
     try {
-      value = io::Json::parse(line);
-    } catch (const io::Json::parse_error&) {
+      value = io::parse_json(line, path_, number);
+    } catch (const InputError&) {
       torn = true;  // only the last line may be cut short by a crash
       continue;
     }

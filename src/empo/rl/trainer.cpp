@@ -139,12 +139,17 @@ class Run {
 
   void restore(const std::string& checkpoint) {
     const fs::path folder = checkpoint;
-    auto state = io::Json::parse(io::read_file((folder / kTrainerState).string()));
-    state_.step = state.at("step").get<long>();
-    state_.questions_drawn = state.at("questions_drawn").get<uint64_t>();
-    state_.num_tokens = state.at("num_tokens").get<int64_t>();
-    state_.guard_strikes = state.at("guard_strikes").get<int>();
-    state_.skipped_steps = state.value("skipped_steps", 0L);
+    const std::string state_path = (folder / kTrainerState).string();
+    auto state = io::parse_json(io::read_file(state_path), state_path);
+    try {
+      state_.step = state.at("step").get<long>();
+      state_.questions_drawn = state.at("questions_drawn").get<uint64_t>();
+      state_.num_tokens = state.at("num_tokens").get<int64_t>();
+      state_.guard_strikes = state.at("guard_strikes").get<int>();
+      state_.skipped_steps = state.value("skipped_steps", 0L);
+    } catch (const io::Json::exception& error) {
+      throw_input_error(state_path, 0, std::string("malformed trainer state: ") + error.what());
+    }
     source_.cursor().restore(data::CursorState::from_json(state.at("cursor")));
     optimizer_->load_state(model::load_tensor_file((folder / "optimizer.safetensors").string()));
     if (group_.is_main()) metrics_log_.keep_through(state_.step);
