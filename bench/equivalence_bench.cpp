@@ -96,8 +96,7 @@ void BM_CompareParsed(benchmark::State& state, int kind) {
   size_t i = 0;
   for (auto _ : state) {
     const auto& [a, b] = parsed[i++ % parsed.size()];
-    empo::reward::Deadline deadline(config.time_limit_ms);
-    benchmark::DoNotOptimize(empo::reward::compare(a, b, config, deadline));
+    benchmark::DoNotOptimize(empo::reward::compare(a, b, config));
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -185,7 +185,6 @@ TEST(Equivalence, AdversarialInputsFinishWithinTheBound) {
       {repeat("9", 2000) + repeat("\\cdot " + repeat("9", 1999), 49), "1"},
   };
   EquivalenceConfig config;
-  config.time_limit_ms = 50;
   for (const auto& [a, b] : cases) {
     auto started = std::chrono::steady_clock::now();
     Verdict verdict = compare_answers(a, b, config);
@@ -198,6 +197,8 @@ TEST(Equivalence, AdversarialInputsFinishWithinTheBound) {
         a.find("(10^6)!") != std::string::npos) {
       EXPECT_EQ(verdict, Verdict::bound_exceeded) << a.substr(0, 50);
     }
+    // Work bounds, not a clock: the verdict is the same on every run.
+    for (int run = 0; run < 2; ++run) EXPECT_EQ(compare_answers(a, b, config), verdict);
   }
   // 10^4-deep nesting is past the depth bound: never equal, even to itself.
   std::string deep = repeat("(", 10000) + "1" + repeat(")", 10000);
@@ -205,12 +206,58 @@ TEST(Equivalence, AdversarialInputsFinishWithinTheBound) {
   EXPECT_FALSE(equivalent("\\sin(10^{1999})", "0"));  // CLN cannot evaluate this point
 }
 
-TEST(Equivalence, TimeLimitExceededIsNotEquivalent) {
+// The least work budget under which a pair is decided is a property of the pair, not of
+// the machine: found by bisection, it is the same on every run, below it the verdict is
+// "bound exceeded", at it the pair is decided.
+TEST(Equivalence, WorkBoundTriggersDeterministically) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"\\frac{x^2-1}{x-1}", "x+1"},
+      {"(x+10^{30})^2 - 10^{60} - 2 \\cdot 10^{30} x", "x^2"},
+      {"\\{1, 2, 3, 4, 5, 6\\}", "\\{6, 5, 4, 3, 2, 1\\}"},
+  };
+  for (const auto& [a, b] : cases) {
+    MathValue left = parse_answer(a);
+    MathValue right = parse_answer(b);
+    auto least_work = [&]() {
+      EquivalenceConfig config;
+      long low = 0;  // bound exceeded
+      long high = config.max_work;
+      while (high - low > 1) {
+        config.max_work = (low + high) / 2;
+        (compare(left, right, config) == Verdict::bound_exceeded ? low : high) = config.max_work;
+      }
+      return high;
+    };
+    long work = least_work();
+    EXPECT_EQ(least_work(), work) << a;
+    EquivalenceConfig config;
+    config.max_work = work;
+    EXPECT_EQ(compare(left, right, config), Verdict::equivalent) << a;
+    config.max_work = work - 1;
+    EXPECT_EQ(compare(left, right, config), Verdict::bound_exceeded) << a;
+  }
+  // The count of numeric evaluations is a bound of its own.
   EquivalenceConfig config;
-  config.time_limit_ms = 1e-6;
-  EXPECT_EQ(compare_answers(repeat("x+", 3000) + "x", "3001x", config), Verdict::bound_exceeded);
-  config.time_limit_ms = 0;  // no limit
-  EXPECT_EQ(compare_answers(repeat("x+", 3000) + "x", "3001x", config), Verdict::equivalent);
+  config.max_evaluations = 1;
+  EXPECT_EQ(compare_answers("\\frac{x^2-1}{x-1}", "x+1", config), Verdict::bound_exceeded);
+  config.max_evaluations = 6;
+  EXPECT_EQ(compare_answers("\\frac{x^2-1}{x-1}", "x+1", config), Verdict::equivalent);
+}
+
+// A pathological pair spends the whole budget and returns the same verdict every time.
+TEST(Equivalence, PathologicalPairIsBoundedAndStable) {
+  std::string big_set = "\\{";
+  for (int i = 0; i < 100; ++i) big_set += (i ? ", x+" : "x+") + std::to_string(i) + "y";
+  big_set += "\\}";
+  std::string other = big_set;
+  other.replace(other.rfind("99"), 2, "100");
+  for (int run = 0; run < 3; ++run) {
+    EXPECT_EQ(compare_answers(big_set, other), Verdict::bound_exceeded);
+  }
+  EquivalenceConfig config;
+  config.max_work = 1L << 40;
+  config.max_evaluations = 1L << 30;
+  EXPECT_EQ(compare_answers(big_set, other, config), Verdict::different);
 }
 
 TEST(Equivalence, DivisionByZeroIsHandled) {

@@ -4,16 +4,16 @@
 // (tuple/interval, set, union, matrix, equation, inequality), a multiple-choice letter, or
 // normalised text when the answer is not math.
 //
-// Every parse is bounded: input size, nesting depth, the size of exact numbers that powers,
-// factorials and binomials may create (so 10^10^10^10 is refused, not computed), the number
-// of distinct symbols, and an optional deadline. Past a bound the value is `invalid`, which
-// equals nothing.
+// Every parse is bounded by work, never by a clock: input size, parser steps (tokens
+// consumed), nesting depth, the size of exact numbers that powers, factorials and binomials
+// may create (so 10^10^10^10 is refused, not computed) and the number of distinct symbols.
+// Past a bound the value is `invalid`, which equals nothing. The result is a function of the
+// answer and the limits alone, so the same answer parses the same on every machine and load.
 //
 // Variables are GiNaC symbols, which compare by identity, so every name maps to one symbol in
 // a process-wide table (it grows with the distinct names seen, at most max_symbols per
 // answer). GiNaC is not thread-safe (its reference counts are not atomic): use this module
 // from one thread at a time.
-#include <chrono>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -24,23 +24,12 @@ namespace empo::reward {
 
 struct ParseLimits {
   size_t max_input_bytes = 100 * 1024;
+  long max_parse_steps = 60000;   // tokens the parser consumes (each step is O(1) GiNaC work)
   int max_depth = 100;            // nested groups, fractions, signs and exponents
   long max_number_bits = 20000;   // largest exact number one power/factorial/binomial may make
   long max_created_bits = 80000;  // all such numbers in one answer together
   int max_literal_digits = 2000;  // digits in one written number
   int max_symbols = 32;           // distinct variables in one answer
-};
-
-// A wall-clock bound, checked between steps (GiNaC calls are kept small by the size bounds
-// above, so a step never runs long).
-class Deadline {
- public:
-  explicit Deadline(double milliseconds);  // <= 0: no deadline
-  bool passed() const;
-
- private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point end_;
 };
 
 enum class ValueKind {
@@ -69,8 +58,7 @@ struct MathValue {
 
 // Parses one extracted answer. Never throws for bad input: syntax that is not math gives
 // `text`, a bound gives `invalid`, "" (or only spaces) gives `empty`.
-MathValue parse_answer(const std::string& answer, const ParseLimits& limits = {},
-                       const Deadline* deadline = nullptr);
+MathValue parse_answer(const std::string& answer, const ParseLimits& limits = {});
 
 // True for the kinds that hold math (not empty, invalid, choice or text).
 bool is_math(const MathValue& value);
