@@ -4,6 +4,10 @@
 // (tuple/interval, set, union, matrix, equation, inequality), a multiple-choice letter, or
 // normalised text when the answer is not math.
 //
+// Reading an answer has four stages, a file each: markup.h (delimiters, wrappers, spacing,
+// choice letters, the text normal form), lexer.h (text -> tokens), parser.h (tokens ->
+// MathValue) and canonical.cpp (canonical_key, describe). This header is the public API.
+//
 // Every parse is bounded by work, never by a clock: input size, parser steps (tokens
 // consumed), nesting depth, the size of exact numbers that powers, factorials and binomials
 // may create (so 10^10^10^10 is refused, not computed) and the number of distinct symbols.
