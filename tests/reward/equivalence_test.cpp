@@ -260,6 +260,136 @@ TEST(Equivalence, PathologicalPairIsBoundedAndStable) {
   EXPECT_EQ(compare_answers(big_set, other, config), Verdict::different);
 }
 
+// Families of answers that mean the same but are written differently (our own cases); each
+// with near misses that must stay different.
+struct FamilyCase {
+  const char* a;
+  const char* b;
+  bool equivalent;
+};
+
+void expect_family(const std::vector<FamilyCase>& cases) {
+  for (const FamilyCase& pair : cases) {
+    EXPECT_EQ(equivalent(pair.a, pair.b), pair.equivalent)
+        << "[" << pair.a << "] vs [" << pair.b << "]\n  " << describe(parse_answer(pair.a))
+        << "\n  " << describe(parse_answer(pair.b));
+    EXPECT_EQ(equivalent(pair.b, pair.a), pair.equivalent) << "not symmetric";
+  }
+}
+
+TEST(EquivalenceFamilies, LabelledAnswers) {
+  expect_family({
+      {"PQ=7, RS=9", "7, 9", true},
+      {"PQ=7, RS=9", "9, 7", true},  // a bare list is a set
+      {"PQ=7, RS=9", "7, 10", false},
+      {"V_1:V_2=11:21", "11:21", true},
+      {"V_1:V_2=11:21", "\\frac{11}{21}", true},
+      {"V_1:V_2=11:21", "21:11", false},
+      {"\\frac{PA}{PB}=\\frac{2}{\\sqrt5}", "\\frac{2\\sqrt5}{5}", true},
+      {"\\frac{PA}{PB}=\\frac{2}{\\sqrt5}", "\\frac{\\sqrt5}{2}", false},
+      {"a=3,b=4;a=5,b=1", "(3,4),(5,1)", true},
+      {"a=3,b=4;a=5,b=1", "(5,1),(3,4)", true},
+      {"a=3,b=4;a=5,b=1", "(4,3),(1,5)", false},
+      {"xy = 6", "6", true},       // math-verify: a left side of symbols only is a label
+      {"2x + z = 1", "1", false},  // an equation is not its right side
+      {"x = 2", "2", true},
+  });
+}
+
+TEST(EquivalenceFamilies, MatricesInEveryEnvironment) {
+  expect_family({
+      {"\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}",
+       "\\left[\\begin{array}{cc}1&2\\\\3&4\\end{array}\\right]", true},
+      {"\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}",
+       "\\left[\\begin{array}{cc}1&2\\\\4&3\\end{array}\\right]", false},
+      {"\\begin{array}{c}5\\\\-1\\end{array}", "(5,-1)", true},
+  });
+}
+
+TEST(EquivalenceFamilies, FunctionsOfConstants) {
+  expect_family({
+      {"\\gcd(84, 120)", "12", true},
+      {"\\operatorname{lcm}(4, 6)", "12", true},
+      {"\\gcd(84, 120)", "24", false},
+      {"\\max(2, \\sqrt{5}, \\frac{9}{4})", "2.25", true},
+      {"\\max(2, \\sqrt{5})", "\\sqrt5", true},
+      {"\\min(2, \\sqrt{5}, \\frac{9}{4})", "2", true},
+      {"\\max(2, \\sqrt{5})", "2", false},
+      {"{7 \\choose 3}", "35", true},
+      {"{7 \\choose 3}", "\\binom{7}{4}", true},
+      {"{7 \\choose 3}", "21", false},
+      {"\\sum_{k=1}^{20} k", "210", true},
+      {"\\sum_{i=1}^{4} i^2", "30", true},  // the index i is not sqrt(-1)
+      {"\\sum_{k=0}^{3} 2^k", "16", false},
+      {"\\prod_{k=1}^{5} k", "5!", true},
+      {"\\sum_{j=1}^{n} j^3", "\\sum_{j=1}^{n} j^3", true},
+      {"\\sum_{j=1}^{n} j^3", "\\sum_{j=1}^{n} j^2", false},
+  });
+}
+
+TEST(EquivalenceFamilies, PercentWordsCurrencyAndUnits) {
+  expect_family({
+      {"35 pct", "35\\%", true},
+      {"35 percentage", "35", true},
+      {"35 pct", "36", false},
+      {"2,500.50\xE2\x82\xAC", "2500.5", true},
+      {"\xC2\xA3"
+       "12",
+       "12", true},
+      {"12\\text{ m}^2", "12", true},
+      {"12 \\mathrm{s}", "12", true},
+      {"x\xC2\xB2 + 1", "x^2+1", true},
+      {"x\xC2\xB3", "x^2", false},
+  });
+}
+
+TEST(EquivalenceFamilies, Relations) {
+  expect_family({
+      {"3 != 4", "3 \\neq 4", true},
+      {"3 != 4", "4", false},  // not 3! = 4
+      {"x != 2", "x \\ne 2", true},
+      {"x \xE2\x89\xA0 2", "x \\neq 2", true},
+      {"x \\neq 2", "x = 2", false},
+      {"-2x > -4", "x < 2", true},
+      {"-2x > -4", "x \\le 2", false},
+      {"-2x > -4", "x > 2", false},
+      {"3 - x \\geq 1", "x \\leq 2", true},
+      {"\\frac{x}{2} + 1 < 0", "(-\\infty, -2)", true},
+      {"3x+6y-9=0", "y=-\\frac12x+\\frac32", true},
+      {"y = 2x + 1", "2x - y + 1 = 0", true},
+      {"y = 2x + 1", "2x - y - 1 = 0", false},
+      {"\xE2\x88\x85", "\\emptyset", true},
+      {"\xE2\x88\x85", "\\{0\\}", false},
+      {"x \xE2\x88\x88 [1, 2]", "[1,2]", true},
+      {"\xCE\xB8 + \xCF\x80", "\\theta + \\pi", true},
+  });
+}
+
+TEST(EquivalenceFamilies, CommutativityAndSeparators) {
+  expect_family({
+      {"F_k F_{n-k-1}", "F_{n-k-1} F_k", true},
+      {"\\sum_{k=0}^{n-1} F_k F_{n-k-1}", "\\sum_{k=0}^{n-1} F_{n-k-1} F_k", true},
+      {"\\sum_{k=0}^{n-1} F_k F_{n-k-1}", "\\sum_{k=0}^{n-1} F_k F_{n-k}", false},
+      {"\\sum_{k=1}^{3} F_k", "3 F_k", false},  // subscripted unknowns: held, not expanded
+      {"2 \\quad 3", "2, 3", true},
+      {"2 \\quad 3", "6", false},  // not a product
+      {"x = 1 \\qquad y = 2", "1, 2", true},
+      {"4 \\text{ and } 9", "9, 4", true},
+      {"4 and 9", "\\{4, 9\\}", true},
+      {"5 \\quad \\text{cm}", "5", true},
+  });
+}
+
+// Truly ambiguous answers stay unequal.
+TEST(EquivalenceFamilies, AmbiguousStayDifferent) {
+  expect_family({
+      {"(1,3)", "\\{1,3\\}", false},
+      {"1-1/e", "1+1/e", false},
+      {"[1,3]", "(1,3)", false},
+      {"2:3", "3:2", false},
+  });
+}
+
 TEST(Equivalence, DivisionByZeroIsHandled) {
   EXPECT_FALSE(equivalent("\\frac{1}{0}", "0"));
   EXPECT_FALSE(equivalent("\\frac{1}{0}", "\\infty"));

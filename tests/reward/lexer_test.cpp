@@ -61,7 +61,35 @@ TEST(Lexer, UnicodeMathSymbols) {
   EXPECT_EQ(types("\xE2\x88\x92"
                   "1"),
             (std::vector<Tok>{Tok::minus, Tok::number, Tok::end}));
+  EXPECT_EQ(types("\xE2\x88\x85"), (std::vector<Tok>{Tok::empty_set, Tok::end}));
+  EXPECT_EQ(types("x\xC2\xB2"), (std::vector<Tok>{Tok::letter, Tok::power, Tok::number, Tok::end}));
+  EXPECT_EQ(texts("\xCE\xB8"), (std::vector<std::string>{"theta"}));
+  EXPECT_EQ(types("5\xE2\x82\xAC"), (std::vector<Tok>{Tok::number, Tok::end}));  // euro sign
   EXPECT_THROW(lex("\xE4\xB8\xAD", ParseLimits{}), SyntaxError);  // CJK text is not math
+}
+
+TEST(Lexer, RelationsSeparatorsAndOperators) {
+  EXPECT_EQ(types("3 != 4"),
+            (std::vector<Tok>{Tok::number, Tok::not_equal, Tok::number, Tok::end}));
+  EXPECT_EQ(types("3!"), (std::vector<Tok>{Tok::number, Tok::factorial, Tok::end}));
+  EXPECT_EQ(types("x \\neq 1"),
+            (std::vector<Tok>{Tok::letter, Tok::not_equal, Tok::number, Tok::end}));
+  EXPECT_EQ(types("2:3"), (std::vector<Tok>{Tok::number, Tok::ratio, Tok::number, Tok::end}));
+  EXPECT_EQ(types("1;2"), (std::vector<Tok>{Tok::number, Tok::semicolon, Tok::number, Tok::end}));
+  EXPECT_EQ(types("{n \\choose k}"), (std::vector<Tok>{Tok::lbrace, Tok::letter, Tok::choose,
+                                                       Tok::letter, Tok::rbrace, Tok::end}));
+  EXPECT_EQ(texts("\\sum \\prod"), (std::vector<std::string>{"sum", "prod"}));
+  // \quad separates two complete items, and is only space elsewhere.
+  EXPECT_EQ(types("1 \\quad 2"),
+            (std::vector<Tok>{Tok::number, Tok::comma, Tok::number, Tok::end}));
+  EXPECT_EQ(types("1 + \\quad 2"),
+            (std::vector<Tok>{Tok::number, Tok::plus, Tok::number, Tok::end}));
+  EXPECT_EQ(types("(1 \\quad 2)"),
+            (std::vector<Tok>{Tok::lparen, Tok::number, Tok::number, Tok::rparen, Tok::end}));
+  EXPECT_EQ(types("5 \\quad \\text{cm}"), (std::vector<Tok>{Tok::number, Tok::unit, Tok::end}));
+  EXPECT_EQ(types("\\begin{array}{cc}1&2\\end{array}"),
+            (std::vector<Tok>{Tok::begin_matrix, Tok::number, Tok::ampersand, Tok::number,
+                              Tok::end_matrix, Tok::end}));
 }
 
 TEST(Lexer, ErrorsAndBounds) {

@@ -92,6 +92,29 @@ TEST(Parser, Structures) {
             "matrix[tuple(expression 1, expression 0), tuple(expression 0, expression 1)]");
 }
 
+TEST(Parser, LabelsRelationsAndOperators) {
+  EXPECT_EQ(shown("AB = 4"), "expression 4");  // a label of symbols only
+  EXPECT_TRUE(parsed("AB = 4").assigned);
+  EXPECT_FALSE(parsed("4").assigned);
+  EXPECT_EQ(kind_of("2x = 4"), ValueKind::equation);
+  EXPECT_EQ(shown("11:21"), "expression 11/21");
+  EXPECT_EQ(kind_of("x \\neq 1"), ValueKind::not_equal);
+  EXPECT_EQ(shown("-2x > -4"), "tuple(expression -\\infty, expression 2)");
+  EXPECT_EQ(shown("3 - x \\geq 1"), "tuple(expression -\\infty, expression 2]");
+  EXPECT_EQ(kind_of("x^2 > 4"), ValueKind::relation);  // not linear: stays a relation
+  EXPECT_EQ(shown("a=1,b=2;a=3,b=4"),
+            "set{tuple(expression 1, expression 2), tuple(expression 3, expression 4)}");
+  EXPECT_EQ(shown("1;2"), "set{expression 1, expression 2}");
+  EXPECT_EQ(shown("\\gcd(12, 18)"), "expression 6");
+  EXPECT_EQ(shown("\\min(3, 1/2)"), "expression 1/2");
+  EXPECT_EQ(shown("{5 \\choose 2}"), "expression 10");
+  EXPECT_EQ(shown("\\sum_{k=1}^{4} k^2"), "expression 30");
+  EXPECT_EQ(shown("\\prod_{k=1}^{4} k"), "expression 24");
+  EXPECT_EQ(kind_of("\\sum_{k=1}^{n} k"), ValueKind::expression);  // held
+  EXPECT_THROW(parsed("\\gcd(x, 2)"), SyntaxError);
+  EXPECT_THROW(parsed("\\sum_{k=1}^{100000} k"), BoundError);
+}
+
 TEST(Parser, NotMathThrowsSyntaxError) {
   EXPECT_THROW(parsed("1 +"), SyntaxError);
   EXPECT_THROW(parsed("(1, 2"), SyntaxError);

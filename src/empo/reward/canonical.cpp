@@ -48,9 +48,14 @@ std::string canonical_key(const MathValue& value) {
     case ValueKind::invalid:
       return "";
     case ValueKind::expression:
-      return "e:" + print(value.expression);
+      // A labelled answer keeps its equation in the key: "y = 1 - x" and "1 - x" are distinct
+      // nodes, each compared, so clusters never depend on which one came first.
+      return "e:" + print(value.expression) +
+             (value.assigned ? "|a:" + print(value.assignment) : std::string());
     case ValueKind::equation:
       return "q:" + print(value.expression);
+    case ValueKind::not_equal:
+      return "n:" + print(value.expression);
     case ValueKind::relation:
       return (value.strict ? "r>:" : "r>=:") + print(value.expression);
     case ValueKind::choice:
@@ -97,6 +102,8 @@ std::string describe(const MathValue& value) {
       return "expression " + print(value.expression);
     case ValueKind::equation:
       return "equation " + print(value.expression) + " = 0";
+    case ValueKind::not_equal:
+      return "not_equal " + print(value.expression) + " != 0";
     case ValueKind::relation:
       return "relation " + print(value.expression) + (value.strict ? " > 0" : " >= 0");
     case ValueKind::tuple:

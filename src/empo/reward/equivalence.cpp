@@ -142,6 +142,11 @@ long double denominator_terms(const ex& expression) {
 bool reliable_at(const ex& expression, const GiNaC::exmap& point) {
   static const char* const sensitive[] = {"sin",  "cos",  "tan",    "exp",      "sinh",
                                           "cosh", "tanh", "tgamma", "floor_of", "ceil_of"};
+  // A held sum or product has no numeric value: no point proves anything about it.
+  if (is_a<GiNaC::function>(expression)) {
+    const std::string name = ex_to<GiNaC::function>(expression).get_name();
+    if (name == "sum_of" || name == "product_of") return false;
+  }
   if (is_a<GiNaC::function>(expression)) {
     const std::string name = ex_to<GiNaC::function>(expression).get_name();
     for (const char* candidate : sensitive) {
@@ -165,7 +170,16 @@ class Comparer {
 
   bool equal(const MathValue& a, const MathValue& b) {
     spend(1);
-    if (a.kind != b.kind) return false;
+    if (a.kind != b.kind) {
+      // A labelled answer "y = 3/4 - x/2" also equals the same equation in another form.
+      if (a.kind == ValueKind::equation && b.kind == ValueKind::expression && b.assigned) {
+        return proportional(a.expression, b.assignment, false);
+      }
+      if (b.kind == ValueKind::equation && a.kind == ValueKind::expression && a.assigned) {
+        return proportional(a.assignment, b.expression, false);
+      }
+      return false;
+    }
     switch (a.kind) {
       case ValueKind::empty:
       case ValueKind::invalid:
@@ -173,6 +187,7 @@ class Comparer {
       case ValueKind::expression:
         return expressions(a.expression, b.expression);
       case ValueKind::equation:
+      case ValueKind::not_equal:
         return proportional(a.expression, b.expression, false);
       case ValueKind::relation:
         return a.strict == b.strict && proportional(a.expression, b.expression, true);

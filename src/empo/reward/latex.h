@@ -42,6 +42,7 @@ enum class ValueKind {
   expression,  // `expression`
   equation,    // `expression` = left side - right side (the left side is not a lone variable)
   relation,    // `expression` > 0 (strict) or >= 0; inequalities in one variable become intervals
+  not_equal,   // `expression` != 0: "x \neq 2", "x != 2"
   tuple,     // ordered `items` between `open` ('(' or '[') and `close` (')' or ']'): also intervals
   set,       // unordered `items`: \{...\}, or a bare list "1, 2" (also "1 \pm 2")
   union_of,  // unordered `items` joined by \cup
@@ -58,6 +59,11 @@ struct MathValue {
   char open = 0;
   char close = 0;
   std::string text;
+  // A labelled answer "y = -x/2 + 3/4" (left side only symbols, as math-verify's assignment)
+  // is the expression on the right; `assignment` keeps left - right so that it also equals
+  // the same equation in another form (2x + 4y - 3 = 0).
+  bool assigned = false;
+  GiNaC::ex assignment;
 };
 
 // Parses one extracted answer. Never throws for bad input: syntax that is not math gives

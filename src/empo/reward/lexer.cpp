@@ -10,9 +10,9 @@ namespace empo::reward::detail {
 namespace {
 
 const std::set<std::string>& function_names() {
-  static const std::set<std::string> names = {"sin",    "cos",    "tan",    "cot",  "sec",  "csc",
-                                              "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-                                              "coth",   "ln",     "log",    "lg",   "exp"};
+  static const std::set<std::string> names = {
+      "gcd",    "lcm",    "max",  "min",  "sin",  "cos",  "tan", "cot", "sec", "csc", "arcsin",
+      "arccos", "arctan", "sinh", "cosh", "tanh", "coth", "ln",  "log", "lg",  "exp"};
   return names;
 }
 
@@ -30,17 +30,24 @@ const std::set<std::string>& greek_names() {
 // Words that name units; after a number they are dropped ("5 cm", "\text{ inches}^2").
 const std::set<std::string>& unit_words() {
   static const std::set<std::string> names = {
-      "unit",      "units",      "square",  "sq",     "cubic",   "cm",         "mm",
-      "km",        "meter",      "meters",  "metre",  "metres",  "centimeter", "centimeters",
-      "kilometer", "kilometers", "inch",    "inches", "in",      "foot",       "feet",
-      "ft",        "yard",       "yards",   "yd",     "mile",    "miles",      "mph",
-      "kg",        "gram",       "grams",   "pound",  "pounds",  "lb",         "lbs",
-      "ounce",     "ounces",     "oz",      "second", "seconds", "minute",     "minutes",
-      "hour",      "hours",      "hr",      "hrs",    "day",     "days",       "week",
-      "weeks",     "month",      "months",  "year",   "years",   "degree",     "degrees",
-      "deg",       "radian",     "radians", "cent",   "cents",   "dollar",     "dollars",
-      "percent",   "liter",      "liters",  "litre",  "litres",  "ml",         "gallon",
-      "gallons",   "mps"};
+      "unit",      "units",      "square",  "sq",         "cubic",   "cm",         "mm",
+      "km",        "meter",      "meters",  "metre",      "metres",  "centimeter", "centimeters",
+      "kilometer", "kilometers", "inch",    "inches",     "in",      "foot",       "feet",
+      "ft",        "yard",       "yards",   "yd",         "mile",    "miles",      "mph",
+      "kg",        "gram",       "grams",   "pound",      "pounds",  "lb",         "lbs",
+      "ounce",     "ounces",     "oz",      "second",     "seconds", "minute",     "minutes",
+      "hour",      "hours",      "hr",      "hrs",        "day",     "days",       "week",
+      "weeks",     "month",      "months",  "year",       "years",   "degree",     "degrees",
+      "deg",       "radian",     "radians", "cent",       "cents",   "dollar",     "dollars",
+      "percent",   "liter",      "liters",  "litre",      "litres",  "ml",         "gallon",
+      "gallons",   "mps",        "pct",     "percentage", "percents"};
+  return names;
+}
+
+// One- and two-letter unit symbols, units only inside a text wrapper ("5\text{ m}", where a
+// bare "5m" is a product).
+const std::set<std::string>& unit_symbols() {
+  static const std::set<std::string> names = {"m", "s", "g", "l", "h", "min", "kph", "kmh"};
   return names;
 }
 
@@ -49,7 +56,7 @@ bool is_unit_phrase(const std::string& content) {
   bool any = false;
   auto flush = [&]() {
     if (word.empty()) return true;
-    bool known = unit_words().count(lowercase(word)) > 0;
+    bool known = unit_words().count(lowercase(word)) > 0 || unit_symbols().count(word) > 0;
     word.clear();
     any = true;
     return known;
@@ -78,7 +85,71 @@ class Lexer {
   }
 
  private:
+  static bool starts_item(Tok type) {
+    switch (type) {
+      case Tok::number:
+      case Tok::letter:
+      case Tok::name:
+      case Tok::pi:
+      case Tok::infinity:
+      case Tok::function:
+      case Tok::frac:
+      case Tok::sqrt:
+      case Tok::binom:
+      case Tok::minus:
+      case Tok::plus_minus:
+      case Tok::lparen:
+      case Tok::lbracket:
+      case Tok::lset:
+      case Tok::lfloor:
+      case Tok::lceil:
+      case Tok::empty_set:
+      case Tok::begin_matrix:
+      case Tok::big_operator:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  static bool ends_item(Tok type) {
+    switch (type) {
+      case Tok::number:
+      case Tok::letter:
+      case Tok::name:
+      case Tok::pi:
+      case Tok::infinity:
+      case Tok::rparen:
+      case Tok::rbracket:
+      case Tok::rbrace:
+      case Tok::rset:
+      case Tok::rfloor:
+      case Tok::rceil:
+      case Tok::percent:
+      case Tok::degree:
+      case Tok::prime:
+      case Tok::unit:
+      case Tok::end_matrix:
+      case Tok::empty_set:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // \quad between two complete items separates them; elsewhere it is only space.
+  void resolve_separator(Tok next) {
+    if (!separator_pending_) return;
+    separator_pending_ = false;
+    if (!out_.empty() && ends_item(out_.back().type) && starts_item(next) && bracket_depth_ == 0) {
+      Token comma;
+      comma.type = Tok::comma;
+      out_.push_back(std::move(comma));
+    }
+  }
+
   void emit(Tok type, std::string text = "") {
+    resolve_separator(type);
     Token token;
     token.type = type;
     token.text = std::move(text);
@@ -148,7 +219,10 @@ class Lexer {
         emit(Tok::comma);
         return;
       case ';':
-        emit(Tok::comma);
+        emit(Tok::semicolon);
+        return;
+      case ':':
+        emit(Tok::ratio);
         return;
       case '+':
         emit(Tok::plus);
@@ -163,7 +237,12 @@ class Lexer {
         emit(Tok::divide);
         return;
       case '!':
-        emit(Tok::factorial);
+        if (i_ < text_.size() && text_[i_] == '=') {
+          ++i_;
+          emit(Tok::not_equal);
+        } else {
+          emit(Tok::factorial);
+        }
         return;
       case '%':
         emit(Tok::percent);
@@ -238,11 +317,51 @@ class Lexer {
                                                           {"\xE2\x88\x9A", Tok::sqrt},
                                                           {"\xC2\xB1", Tok::plus_minus},
                                                           {"\xE2\x88\xAA", Tok::cup},
-                                                          {"\xE2\x89\x88", Tok::approx}};
+                                                          {"\xE2\x89\x88", Tok::approx},
+                                                          {"\xE2\x88\x85", Tok::empty_set},
+                                                          {"\xE2\x89\xA0", Tok::not_equal},
+                                                          {"\xE2\x88\x88", Tok::in},
+                                                          {"\xE2\x8B\x85", Tok::times},
+                                                          {"\xE2\x88\x97", Tok::times}};
     for (const auto& [bytes, type] : symbols) {
       if (at(i_, bytes)) {
         i_ += std::char_traits<char>::length(bytes);
         emit(type);
+        return;
+      }
+    }
+    // Superscript digits are powers: x² = x^2.
+    static const std::pair<const char*, const char*> superscripts[] = {
+        {"\xC2\xB2", "2"}, {"\xC2\xB3", "3"}, {"\xC2\xB9", "1"}, {"\xE2\x81\xB4", "4"}};
+    for (const auto& [bytes, digit] : superscripts) {
+      if (at(i_, bytes)) {
+        i_ += std::char_traits<char>::length(bytes);
+        emit(Tok::power);
+        Token token;
+        token.type = Tok::number;
+        token.text = digit;
+        token.integer = true;
+        out_.push_back(std::move(token));
+        return;
+      }
+    }
+    // Currency signs are dropped like "\$": 1,000.99 followed by the euro sign is 1000.99.
+    for (const char* currency : {"\xE2\x82\xAC", "\xC2\xA3", "\xC2\xA5"}) {
+      if (at(i_, currency)) {
+        i_ += std::char_traits<char>::length(currency);
+        return;
+      }
+    }
+    // Greek letters are the names \alpha, ... spell.
+    static const std::pair<const char*, const char*> greek[] = {
+        {"\xCE\xB1", "alpha"}, {"\xCE\xB2", "beta"},   {"\xCE\xB3", "gamma"},
+        {"\xCE\xB4", "delta"}, {"\xCE\xB8", "theta"},  {"\xCE\xBB", "lambda"},
+        {"\xCE\xBC", "mu"},    {"\xCF\x83", "sigma"},  {"\xCF\x86", "phi"},
+        {"\xCF\x89", "omega"}, {"\xCE\xB5", "epsilon"}};
+    for (const auto& [bytes, name] : greek) {
+      if (at(i_, bytes)) {
+        i_ += std::char_traits<char>::length(bytes);
+        emit(Tok::name, name);
         return;
       }
     }
@@ -313,6 +432,7 @@ class Lexer {
     }
     long digit_count = static_cast<long>(digits.size()) - (integer ? 0 : 1);
     if (digit_count > limits_.max_literal_digits) throw BoundError("number with too many digits");
+    resolve_separator(Tok::number);
     Token token;
     token.type = Tok::number;
     token.text = digits;
@@ -475,6 +595,11 @@ class Lexer {
                                                       {"lt", Tok::less},
                                                       {"gt", Tok::greater},
                                                       {"approx", Tok::approx},
+                                                      {"neq", Tok::not_equal},
+                                                      {"ne", Tok::not_equal},
+                                                      {"choose", Tok::choose},
+                                                      {"sum", Tok::big_operator},
+                                                      {"prod", Tok::big_operator},
                                                       {"emptyset", Tok::empty_set},
                                                       {"varnothing", Tok::empty_set},
                                                       {"vert", Tok::bar},
@@ -482,7 +607,9 @@ class Lexer {
                                                       {"rvert", Tok::bar}};
     auto found = simple.find(name);
     if (found != simple.end()) {
-      emit(found->second);
+      emit(found->second, found->second == Tok::big_operator ? name : "");
+    } else if (name == "quad" || name == "qquad") {
+      separator_pending_ = true;  // "x=1 \quad y=2": two answers
     } else if (spacing_commands().count(name)) {
       // \left. and \right. are invisible delimiters
       if ((name == "left" || name == "right") && i_ < text_.size() && text_[i_] == '.') ++i_;
@@ -492,7 +619,7 @@ class Lexer {
       emit(Tok::name, name);
     } else if (name == "text" || name == "textbf" || name == "textit" || name == "textrm" ||
                name == "textsf" || name == "texttt" || name == "textup" || name == "textnormal" ||
-               name == "mbox" || name == "hbox" || name == "emph") {
+               name == "mbox" || name == "hbox" || name == "emph" || name == "mathrm") {
       lex_text_wrapper();
     } else if (wrapper_commands().count(name) || name == "mathbb" || name == "mathcal") {
       size_t open = skip_spaces(i_);
@@ -502,9 +629,18 @@ class Lexer {
       }
     } else if (name == "begin" || name == "end") {
       std::string environment = environment_name();
-      static const std::set<std::string> matrices = {"pmatrix", "bmatrix", "Bmatrix", "matrix",
-                                                     "smallmatrix"};
+      static const std::set<std::string> matrices = {"pmatrix", "bmatrix",     "Bmatrix",
+                                                     "matrix",  "smallmatrix", "array"};
       if (!matrices.count(environment)) throw SyntaxError("environment " + environment);
+      if (name == "begin" && environment == "array") {
+        // \begin{array}{cc}: the column spec is layout, not an entry.
+        size_t open = skip_spaces(i_);
+        std::string columns;
+        size_t after;
+        if (open < text_.size() && text_[open] == '{' && brace_content(open, &columns, &after)) {
+          i_ = after;
+        }
+      }
       emit(name == "begin" ? Tok::begin_matrix : Tok::end_matrix);
     } else {
       emit(Tok::word, name);  // \max in a subscript is a name; elsewhere not math
@@ -515,6 +651,7 @@ class Lexer {
   const ParseLimits& limits_;
   size_t i_ = 0;
   int bracket_depth_ = 0;
+  bool separator_pending_ = false;
   std::vector<bool> drop_close_;
   std::vector<Token> out_;
 };

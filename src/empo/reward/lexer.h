@@ -42,12 +42,17 @@ enum class Tok {
   factorial,
   equals,
   approx,
+  not_equal,
   less,
   less_equal,
   greater,
   greater_equal,
   in,
   comma,
+  semicolon,     // separates groups of items: "p=5,q=2; p=7,q=2"
+  ratio,         // ':' as in 11:21
+  choose,        // {n \choose k}
+  big_operator,  // \sum or \prod (text: "sum" / "prod")
   cup,
   lparen,
   rparen,

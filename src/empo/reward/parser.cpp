@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace empo::reward {
@@ -57,6 +58,14 @@ ex ceil_evalf(const ex& x) {
 REGISTER_FUNCTION(floor_of, eval_func(floor_eval).evalf_func(floor_evalf))
 REGISTER_FUNCTION(ceil_of, eval_func(ceil_eval).evalf_func(ceil_evalf))
 
+// A sum or product with bounds that cannot be expanded (symbolic bounds, or subscripted terms
+// such as F_k whose values are unknown): held, so that two with the same terms (in any order
+// inside the body) are the same expression. Arguments: body, index, lower, upper.
+DECLARE_FUNCTION_4P(sum_of)
+DECLARE_FUNCTION_4P(product_of)
+REGISTER_FUNCTION(sum_of, dummy())
+REGISTER_FUNCTION(product_of, dummy())
+
 namespace detail {
 
 namespace {
@@ -82,6 +91,35 @@ const GiNaC::symbol& infinity_symbol() {
 }
 const GiNaC::symbol& plus_minus_symbol() {
   return symbol_named("\\pm");
+}
+
+// Distinct symbols of an expression, in first-seen order.
+void collect_symbols(const ex& expression, std::vector<ex>* symbols) {
+  if (is_a<GiNaC::symbol>(expression)) {
+    for (const ex& seen : *symbols) {
+      if (seen.is_equal(expression)) return;
+    }
+    symbols->push_back(expression);
+    return;
+  }
+  for (size_t i = 0; i < expression.nops(); ++i) collect_symbols(expression.op(i), symbols);
+}
+
+// Symbols, their products and quotients (AB, V_1/V_2, NO/BO): what a label is made of.
+bool only_symbols(const ex& expression) {
+  if (is_a<GiNaC::symbol>(expression)) {
+    return !expression.is_equal(infinity_symbol()) && !expression.is_equal(plus_minus_symbol());
+  }
+  if (is_exactly_a<GiNaC::mul>(expression)) {
+    for (size_t i = 0; i < expression.nops(); ++i) {
+      if (!only_symbols(expression.op(i))) return false;
+    }
+    return true;
+  }
+  if (is_exactly_a<GiNaC::power>(expression)) {
+    return expression.op(1).is_equal(-1) && only_symbols(expression.op(0));
+  }
+  return false;
 }
 
 bool has_symbol(const ex& expression) {
@@ -125,11 +163,30 @@ long double power_bits(const ex& base, long double p) {
 class Parser {
  public:
   Parser(std::vector<Token> tokens, const ParseLimits& limits)
-      : tokens_(std::move(tokens)), limits_(limits) {}
+      : tokens_(std::move(tokens)), limits_(limits) {
+    has_choose_ = std::any_of(tokens_.begin(), tokens_.end(),
+                              [](const Token& token) { return token.type == Tok::choose; });
+  }
 
+  // Items separated by commas; groups of several items separated by semicolons are tuples
+  // ("p=5,q=2; p=7,q=2" is {(5,2), (7,2)}); otherwise a semicolon is a comma.
   MathValue parse() {
-    std::vector<MathValue> items = parse_items(true);
+    std::vector<std::vector<MathValue>> groups;
+    do {
+      groups.push_back(parse_items(true, false));
+    } while (accept(Tok::semicolon));
     expect(Tok::end, "end of answer");
+    bool tuples =
+        groups.size() > 1 && std::all_of(groups.begin(), groups.end(),
+                                         [](const auto& group) { return group.size() > 1; });
+    std::vector<MathValue> items;
+    for (auto& group : groups) {
+      if (tuples) {
+        items.push_back(make_items(ValueKind::tuple, std::move(group), '(', ')'));
+      } else {
+        for (MathValue& item : group) items.push_back(std::move(item));
+      }
+    }
     if (items.size() == 1) return items[0];
     return make_items(ValueKind::set, std::move(items));
   }
@@ -194,7 +251,7 @@ class Parser {
 
   // Items separated by commas; in unordered contexts (`split_plus_minus`) "a \pm b" becomes
   // the two items a+b and a-b.
-  std::vector<MathValue> parse_items(bool split_plus_minus) {
+  std::vector<MathValue> parse_items(bool split_plus_minus, bool semicolons = true) {
     std::vector<MathValue> items;
     do {
       MathValue item = parse_item();
@@ -205,13 +262,14 @@ class Parser {
       } else {
         items.push_back(std::move(item));
       }
-    } while (accept(Tok::comma));
+    } while (accept(Tok::comma) || (semicolons && accept(Tok::semicolon)));
     return items;
   }
 
   static bool is_relation(Tok type) {
-    return type == Tok::equals || type == Tok::approx || type == Tok::in || type == Tok::less ||
-           type == Tok::less_equal || type == Tok::greater || type == Tok::greater_equal;
+    return type == Tok::equals || type == Tok::approx || type == Tok::in ||
+           type == Tok::not_equal || type == Tok::less || type == Tok::less_equal ||
+           type == Tok::greater || type == Tok::greater_equal;
   }
 
   // Index just past the group opening at `i` (brace or parenthesis), or `i` when unclosed.
@@ -278,6 +336,12 @@ class Parser {
     auto is_equality = [](Tok op) {
       return op == Tok::equals || op == Tok::approx || op == Tok::in;
     };
+    if (std::find(ops.begin(), ops.end(), Tok::not_equal) != ops.end()) {
+      if (ops.size() != 1) throw SyntaxError("\\neq in a chain");
+      MathValue relation = make_expression(expr_of(sides[0]) - expr_of(sides[1]));
+      relation.kind = ValueKind::not_equal;
+      return relation;
+    }
     bool all_equal = std::all_of(ops.begin(), ops.end(), is_equality);
     auto approx = std::find(ops.begin(), ops.end(), Tok::approx);
     if (all_equal && approx != ops.end()) {
@@ -288,8 +352,18 @@ class Parser {
       return sides[side];
     }
     if (all_equal) {
-      // "x = 5", "f(x) = x+1", "x \in [1,2]", "2+3 = 5": the answer is the last side.
-      bool lone_left = lone_variable_side(relation, 0);
+      // "x = 5", "f(x) = x+1", "x \in [1,2]", "2+3 = 5": the answer is the last side. A left
+      // side made only of symbols is a label, as math-verify's assignments: "AB = 4",
+      // "V_1:V_2 = 11:21", "\frac{NO}{BO} = \frac{1}{2}".
+      bool lone_left = lone_variable_side(relation, 0) || (sides[0].kind == ValueKind::expression &&
+                                                           only_symbols(sides[0].expression));
+      if (lone_left && sides[0].kind == ValueKind::expression &&
+          sides.back().kind == ValueKind::expression && ops.back() != Tok::in) {
+        MathValue answer = sides.back();
+        answer.assigned = true;
+        answer.assignment = sides[0].expression - answer.expression;
+        return answer;
+      }
       bool constant = true;
       for (const MathValue& side : sides) {
         if (side.kind != ValueKind::expression || has_symbol(side.expression)) constant = false;
@@ -329,7 +403,11 @@ class Parser {
         ends = {make_expression(bound), make_expression(infinity)};
         return make_items(ValueKind::tuple, ends, strict(ops[0]) ? '(' : '[', ')');
       }
-      MathValue relation = make_expression(up ? right - left : left - right);
+      ex difference = up ? right - left : left - right;  // > 0 (or >= 0)
+      if (std::optional<MathValue> interval = solved_linear(difference, strict(ops[0]))) {
+        return *interval;
+      }
+      MathValue relation = make_expression(difference);
       relation.kind = ValueKind::relation;
       relation.strict = strict(ops[0]);
       return relation;
@@ -343,6 +421,38 @@ class Parser {
                         strict(high_op) ? ')' : ']');
     }
     throw SyntaxError("unsupported inequality");
+  }
+
+  // "c x + b > 0" in one variable with a constant c != 0 is the interval it describes, so that
+  // "-2x > -4" equals "x < 2" (flipped and negated forms of one inequality).
+  std::optional<MathValue> solved_linear(const ex& difference, bool strict) const {
+    const GiNaC::symbol* variable = nullptr;
+    std::vector<ex> symbols;
+    collect_symbols(difference, &symbols);
+    if (symbols.size() != 1 || symbols[0].is_equal(infinity_symbol()) ||
+        symbols[0].is_equal(plus_minus_symbol())) {
+      return std::nullopt;
+    }
+    variable = &ex_to<GiNaC::symbol>(symbols[0]);
+    try {
+      ex slope = difference.diff(*variable);
+      if (slope.has(*variable)) return std::nullopt;
+      ex value = slope.evalf();
+      if (!is_exactly_a<numeric>(value) || !ex_to<numeric>(value).is_real() ||
+          ex_to<numeric>(value).is_zero()) {
+        return std::nullopt;
+      }
+      ex root = -difference.subs(*variable == 0) / slope;
+      ex infinity = infinity_symbol();
+      if (ex_to<numeric>(value).is_positive()) {
+        return make_items(ValueKind::tuple, {make_expression(root), make_expression(infinity)},
+                          strict ? '(' : '[', ')');
+      }
+      return make_items(ValueKind::tuple, {make_expression(-infinity), make_expression(root)}, '(',
+                        strict ? ')' : ']');
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
   }
 
   MathValue parse_union() {
@@ -406,6 +516,7 @@ class Parser {
       case Tok::lbrace:
       case Tok::lfloor:
       case Tok::lceil:
+      case Tok::big_operator:
         return true;
       case Tok::bar:
         return abs_depth_ == 0;
@@ -453,14 +564,17 @@ class Parser {
           make_expression(tokens_[begin].type == Tok::minus ? whole - fraction : whole + fraction);
     }
     Tok type = peek_type();
-    if (type != Tok::times && type != Tok::divide && !starts_implicit_factor(type)) return first;
+    if (type != Tok::times && type != Tok::divide && type != Tok::ratio &&
+        !starts_implicit_factor(type)) {
+      return first;
+    }
     exvector factors{expr_of(first)};
     while (true) {
       type = peek_type();
       if (type == Tok::times) {
         next();
         factors.push_back(expr_of(parse_unary()));
-      } else if (type == Tok::divide) {
+      } else if (type == Tok::divide || type == Tok::ratio) {  // 11:21 is the ratio 11/21
         next();
         factors.push_back(GiNaC::pow(expr_of(parse_unary()), -1));
       } else if (starts_implicit_factor(type)) {
@@ -618,6 +732,8 @@ class Parser {
         return parse_delimited(Tok::rceil, [](const ex& e) { return ex(ceil_of(e)); });
       case Tok::begin_matrix:
         return parse_matrix();
+      case Tok::big_operator:
+        return parse_big_operator();
       default:
         throw SyntaxError("unexpected token");
     }
@@ -719,6 +835,10 @@ class Parser {
     if (peek_type() == Tok::subscript) {
       return make_expression(symbol(token.text + "_" + parse_subscript_name()));
     }
+    if (std::find(bound_indices_.begin(), bound_indices_.end(), token.text) !=
+        bound_indices_.end()) {
+      return make_expression(symbol(token.text));
+    }
     if (token.type == Tok::letter && token.text == "e") return make_expression(GiNaC::exp(ex(1)));
     if (token.type == Tok::letter && token.text == "i") return make_expression(GiNaC::I);
     return make_expression(symbol(token.text));
@@ -784,6 +904,12 @@ class Parser {
   // \sin x, \sin(x), \sin^2 x, \sin^{-1} x, \log_{2} n, \ln 2.
   MathValue parse_function() {
     std::string name = next().text;
+    if (name == "gcd" || name == "lcm" || name == "max" || name == "min") {
+      expect(Tok::lparen, "'(' after a function of several arguments");
+      std::vector<MathValue> items = parse_items(false);
+      expect(Tok::rparen, "')'");
+      return make_expression(apply_multi_argument(name, items));
+    }
     ex base;
     bool has_base = false;
     if (peek_type() == Tok::subscript) {
@@ -816,6 +942,90 @@ class Parser {
     return make_expression(value);
   }
 
+  // \sum_{k=1}^{10} k^2 and \prod_{k=1}^{5} k: the body is the term that follows. Integer
+  // bounds with at most max_terms terms are added up; otherwise (symbolic bounds, or a body
+  // of subscripted unknowns such as F_k, whose terms are not functions of k) the sum is held.
+  MathValue parse_big_operator() {
+    constexpr long max_terms = 1000;
+    bool product = next().text == "prod";
+    expect(Tok::subscript, "'_' after \\sum");
+    bool braced = accept(Tok::lbrace);
+    Token index_token = next();
+    if (index_token.type != Tok::letter && index_token.type != Tok::name) {
+      throw SyntaxError("index of a sum");
+    }
+    ex index = symbol(index_token.text);
+    expect(Tok::equals, "'=' in the bounds of a sum");
+    ex lower = expr_of(parse_sum());
+    if (braced) expect(Tok::rbrace, "'}' after a lower bound");
+    expect(Tok::power, "'^' after \\sum");
+    ex upper = parse_exponent();
+    bound_indices_.push_back(index_token.text);  // "i" in the body is the index, not sqrt(-1)
+    ex body = expr_of(parse_term());
+    bound_indices_.pop_back();
+    bool subscripted = false;
+    std::vector<ex> symbols;
+    collect_symbols(body, &symbols);
+    for (const ex& symbol : symbols) {
+      if (ex_to<GiNaC::symbol>(symbol).get_name().find('_') != std::string::npos)
+        subscripted = true;
+    }
+    if (!subscripted && is_exactly_a<numeric>(lower) && is_exactly_a<numeric>(upper) &&
+        ex_to<numeric>(lower).is_integer() && ex_to<numeric>(upper).is_integer()) {
+      numeric count = ex_to<numeric>(upper) - ex_to<numeric>(lower) + 1;
+      if (count > max_terms) throw BoundError("sum with too many terms");
+      steps_ += count.is_positive() ? count.to_long() : 0;  // each term is a step
+      if (steps_ > limits_.max_parse_steps) throw BoundError("too many parser steps");
+      exvector terms;
+      for (numeric k = ex_to<numeric>(lower); k <= ex_to<numeric>(upper); k = k + 1) {
+        terms.push_back(body.subs(index == k));
+      }
+      if (!product) return make_expression(ex(GiNaC::add(terms)));
+      ex total = 1;
+      for (const ex& term : terms) total = checked_product(total, term);
+      return make_expression(total);
+    }
+    return make_expression(product ? ex(product_of(body, index, lower, upper))
+                                   : ex(sum_of(body, index, lower, upper)));
+  }
+
+  // total * term, paying for the bits of exact numbers as a power does.
+  ex checked_product(const ex& total, const ex& term) {
+    if (is_exactly_a<numeric>(term)) spend_bits(numeric_bits(ex_to<numeric>(term)));
+    return total * term;
+  }
+
+  // \gcd(12, 18), \max(3, 7, 2): of numbers only (symbolic arguments are not math here).
+  ex apply_multi_argument(const std::string& name, const std::vector<MathValue>& items) {
+    std::vector<ex> values;
+    for (const MathValue& item : items) values.push_back(expr_of(item));
+    if (name == "gcd" || name == "lcm") {
+      numeric result = name == "gcd" ? 0 : 1;
+      for (const ex& value : values) {
+        if (!is_exactly_a<numeric>(value) || !ex_to<numeric>(value).is_integer()) {
+          throw SyntaxError(name + " of a non-integer");
+        }
+        result = name == "gcd" ? GiNaC::gcd(result, ex_to<numeric>(value))
+                               : GiNaC::lcm(result, ex_to<numeric>(value));
+      }
+      return result;
+    }
+    size_t best = 0;
+    double best_value = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+      ex approximate = values[i].evalf();
+      if (!is_exactly_a<numeric>(approximate) || !ex_to<numeric>(approximate).is_real()) {
+        throw SyntaxError(name + " of a non-number");
+      }
+      double value = ex_to<numeric>(approximate).to_double();
+      if (i == 0 || (name == "max" ? value > best_value : value < best_value)) {
+        best = i;
+        best_value = value;
+      }
+    }
+    return values[best];
+  }
+
   // The argument of "\sin 2x" or "\ln 2": a run of factors without operators or functions.
   ex parse_implicit_argument() {
     DepthGuard guard(*this);
@@ -846,8 +1056,29 @@ class Parser {
     return make_items(ValueKind::tuple, std::move(items), open_char, close_char);
   }
 
+  // Whether the brace group whose content starts at pos_ holds a \choose at its own level;
+  // a scan only when the answer has one at all.
+  bool choose_in_group() const {
+    if (!has_choose_) return false;
+    int depth = 0;
+    for (size_t k = pos_; k < tokens_.size(); ++k) {
+      Tok type = tokens_[k].type;
+      if (type == Tok::lbrace) ++depth;
+      if (type == Tok::rbrace && depth-- == 0) return false;
+      if (type == Tok::choose && depth == 0) return true;
+    }
+    return false;
+  }
+
   MathValue parse_brace_group() {
     next();
+    if (choose_in_group()) {  // {n \choose k}
+      ex n = expr_of(parse_sum());
+      expect(Tok::choose, "\\choose");
+      ex k = expr_of(parse_sum());
+      expect(Tok::rbrace, "'}' after \\choose");
+      return make_expression(checked_binomial(n, k));
+    }
     std::vector<MathValue> items = parse_items(false);
     expect(Tok::rbrace, "'}'");
     if (items.size() == 1) return items[0];
@@ -915,6 +1146,8 @@ class Parser {
   long steps_ = 0;
   long double created_bits_ = 0;
   std::set<std::string> used_symbols_;
+  bool has_choose_ = false;
+  std::vector<std::string> bound_indices_;  // indices of the sums being parsed
 };
 
 // Removes the math delimiters ($...$, also between list items as in "$1$, $2$"), surrounding
