@@ -100,7 +100,7 @@ def ground_truth_pairs():
     pairs = []
     for i, answer in enumerate(answers):
         pairs.append(("ground truth vs its rewrite", answer, rewrite_spelling(answer)))
-        if "=" not in answer and "," not in answer:
+        if not any(mark in answer for mark in "=,$"):
             pairs.append(("ground truth vs labelled", answer, "x = " + answer))
         pairs.append(("ground truth vs next answer", answer, answers[(i + 1) % len(answers)]))
     return pairs
@@ -109,10 +109,13 @@ def ground_truth_pairs():
 def math_verify_verdicts(pairs):
     from math_verify import parse, verify  # noqa: PLC0415 (optional dependency)
 
+    def as_latex(answer):  # math-verify reads LaTeX between delimiters
+        return answer if "$" in answer else "$" + answer + "$"
+
     verdicts = []
     started = time.perf_counter()
     for _, a, b in pairs:
-        verdicts.append(bool(verify(parse("$" + a + "$"), parse("$" + b + "$"))))
+        verdicts.append(bool(verify(parse(as_latex(a)), parse(as_latex(b)))))
     return verdicts, len(pairs) / (time.perf_counter() - started)
 
 

@@ -94,8 +94,8 @@ TEST(Parser, Structures) {
 
 TEST(Parser, LabelsRelationsAndOperators) {
   EXPECT_EQ(shown("AB = 4"), "expression 4");  // a label of symbols only
-  EXPECT_TRUE(parsed("AB = 4").assigned);
-  EXPECT_FALSE(parsed("4").assigned);
+  EXPECT_TRUE(parsed("AB = 4").assignment.has_value());
+  EXPECT_FALSE(parsed("4").assignment.has_value());
   EXPECT_EQ(kind_of("2x = 4"), ValueKind::equation);
   EXPECT_EQ(shown("11:21"), "expression 11/21");
   EXPECT_EQ(kind_of("x \\neq 1"), ValueKind::not_equal);

@@ -51,7 +51,7 @@ std::string canonical_key(const MathValue& value) {
       // A labelled answer keeps its equation in the key: "y = 1 - x" and "1 - x" are distinct
       // nodes, each compared, so clusters never depend on which one came first.
       return "e:" + print(value.expression) +
-             (value.assigned ? "|a:" + print(value.assignment) : std::string());
+             (value.assignment ? "|a:" + print(*value.assignment) : std::string());
     case ValueKind::equation:
       return "q:" + print(value.expression);
     case ValueKind::not_equal:

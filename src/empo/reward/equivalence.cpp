@@ -139,16 +139,16 @@ long double denominator_terms(const ex& expression) {
 
 // CLN evaluates sin, cos, exp, ... of a huge argument at the working precision, which gives
 // garbage (sin(10^100) -> 0.0, exp(10^100) -> 1.0): such a point proves nothing.
-bool reliable_at(const ex& expression, const GiNaC::exmap& point) {
+// Counts the nodes it visits into *nodes (the walk that subs() and evalf() repeat), so that
+// the work of an evaluation is known without a walk of its own.
+bool reliable_at(const ex& expression, const GiNaC::exmap& point, long double* nodes) {
+  *nodes += 1;
   static const char* const sensitive[] = {"sin",  "cos",  "tan",    "exp",      "sinh",
                                           "cosh", "tanh", "tgamma", "floor_of", "ceil_of"};
-  // A held sum or product has no numeric value: no point proves anything about it.
   if (is_a<GiNaC::function>(expression)) {
     const std::string name = ex_to<GiNaC::function>(expression).get_name();
+    // A held sum or product has no numeric value: no point proves anything about it.
     if (name == "sum_of" || name == "product_of") return false;
-  }
-  if (is_a<GiNaC::function>(expression)) {
-    const std::string name = ex_to<GiNaC::function>(expression).get_name();
     for (const char* candidate : sensitive) {
       if (name != candidate) continue;
       ex argument = expression.op(0).subs(point, GiNaC::subs_options::no_pattern).evalf();
@@ -158,7 +158,7 @@ bool reliable_at(const ex& expression, const GiNaC::exmap& point) {
     }
   }
   for (size_t i = 0; i < expression.nops(); ++i) {
-    if (!reliable_at(expression.op(i), point)) return false;
+    if (!reliable_at(expression.op(i), point, nodes)) return false;
   }
   return true;
 }
@@ -172,11 +172,11 @@ class Comparer {
     spend(1);
     if (a.kind != b.kind) {
       // A labelled answer "y = 3/4 - x/2" also equals the same equation in another form.
-      if (a.kind == ValueKind::equation && b.kind == ValueKind::expression && b.assigned) {
-        return proportional(a.expression, b.assignment, false);
+      if (a.kind == ValueKind::equation && b.kind == ValueKind::expression && b.assignment) {
+        return proportional(a.expression, *b.assignment, false);
       }
-      if (b.kind == ValueKind::equation && a.kind == ValueKind::expression && a.assigned) {
-        return proportional(a.assignment, b.expression, false);
+      if (b.kind == ValueKind::equation && a.kind == ValueKind::expression && a.assignment) {
+        return proportional(*a.assignment, b.expression, false);
       }
       return false;
     }
@@ -251,9 +251,11 @@ class Comparer {
   // subs() and evalf() walk the tree once each: the cost is its node count.
   std::optional<numeric> evaluate(const ex& expression, const GiNaC::exmap& point) {
     if (++evaluations_ > config_.max_evaluations) throw OutOfWork{};
-    spend(2 * node_count(expression));
     try {
-      if (!reliable_at(expression, point)) return std::nullopt;
+      long double nodes = 0;
+      bool reliable = reliable_at(expression, point, &nodes);
+      spend(2 * nodes);
+      if (!reliable) return std::nullopt;
       ex value = expression.subs(point, GiNaC::subs_options::no_pattern).evalf();
       if (is_exactly_a<numeric>(value)) return ex_to<numeric>(value);
     } catch (const std::exception&) {

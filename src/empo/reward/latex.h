@@ -19,6 +19,7 @@
 // answer). GiNaC is not thread-safe (its reference counts are not atomic): use this module
 // from one thread at a time.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,7 @@ struct MathValue {
   // A labelled answer "y = -x/2 + 3/4" (left side only symbols, as math-verify's assignment)
   // is the expression on the right; `assignment` keeps left - right so that it also equals
   // the same equation in another form (2x + 4y - 3 = 0).
-  bool assigned = false;
-  GiNaC::ex assignment;
+  std::optional<GiNaC::ex> assignment;  // empty unless labelled (no cost for other values)
 };
 
 // Parses one extracted answer. Never throws for bad input: syntax that is not math gives

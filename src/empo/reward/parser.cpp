@@ -171,10 +171,14 @@ class Parser {
   // Items separated by commas; groups of several items separated by semicolons are tuples
   // ("p=5,q=2; p=7,q=2" is {(5,2), (7,2)}); otherwise a semicolon is a comma.
   MathValue parse() {
-    std::vector<std::vector<MathValue>> groups;
-    do {
-      groups.push_back(parse_items(true, false));
-    } while (accept(Tok::semicolon));
+    std::vector<MathValue> first = parse_items(true, false);
+    if (peek_type() != Tok::semicolon) {
+      expect(Tok::end, "end of answer");
+      if (first.size() == 1) return first[0];
+      return make_items(ValueKind::set, std::move(first));
+    }
+    std::vector<std::vector<MathValue>> groups{std::move(first)};
+    while (accept(Tok::semicolon)) groups.push_back(parse_items(true, false));
     expect(Tok::end, "end of answer");
     bool tuples =
         groups.size() > 1 && std::all_of(groups.begin(), groups.end(),
@@ -360,7 +364,6 @@ class Parser {
       if (lone_left && sides[0].kind == ValueKind::expression &&
           sides.back().kind == ValueKind::expression && ops.back() != Tok::in) {
         MathValue answer = sides.back();
-        answer.assigned = true;
         answer.assignment = sides[0].expression - answer.expression;
         return answer;
       }
