@@ -23,6 +23,7 @@ import collections
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -109,8 +110,8 @@ def ground_truth_pairs():
 def math_verify_verdicts(pairs):
     from math_verify import parse, verify  # noqa: PLC0415 (optional dependency)
 
-    def as_latex(answer):  # math-verify reads LaTeX between delimiters
-        return answer if "$" in answer else "$" + answer + "$"
+    def as_latex(answer):  # math-verify reads LaTeX in delimiters ("\\$" is currency)
+        return answer if re.search(r"(?<!\\)\$", answer) else "$" + answer + "$"
 
     verdicts = []
     started = time.perf_counter()

@@ -11,7 +11,7 @@
 // Every comparison is bounded by work, never by a clock, so the same two answers give the
 // same verdict on any machine under any load: parsing by ParseLimits (parser steps, depth,
 // number sizes), the comparison by a budget of work units (`max_work`: one per structural
-// step, the expression's node count per numeric evaluation, the estimated term count per
+// step, twice the node count per numeric evaluation, the estimated term count per
 // expand/normal, which are only attempted below their size bounds) and a count of numeric
 // evaluations (`max_evaluations`). Past a bound the verdict is "bound exceeded", never a hang.
 #include <cstdint>

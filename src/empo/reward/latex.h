@@ -41,7 +41,7 @@ enum class ValueKind {
   empty,       // no answer
   invalid,     // a bound was exceeded; `text` says which
   expression,  // `expression`
-  equation,    // `expression` = left side - right side (the left side is not a lone variable)
+  equation,    // `expression` = left side - right side (the left side is not a label)
   relation,    // `expression` > 0 (strict) or >= 0; inequalities in one variable become intervals
   not_equal,   // `expression` != 0: "x \neq 2", "x != 2"
   tuple,     // ordered `items` between `open` ('(' or '[') and `close` (')' or ']'): also intervals
