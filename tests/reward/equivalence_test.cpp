@@ -303,6 +303,19 @@ TEST(EquivalenceFamilies, MatricesInEveryEnvironment) {
       {"\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}",
        "\\left[\\begin{array}{cc}1&2\\\\4&3\\end{array}\\right]", false},
       {"\\begin{array}{c}5\\\\-1\\end{array}", "(5,-1)", true},
+      // Sums, scalar multiples and products of matrices (products in order).
+      {"\\begin{pmatrix}1&0\\\\0&1\\end{pmatrix}+\\begin{pmatrix}1&0\\\\0&1\\end{pmatrix}",
+       "\\begin{pmatrix}2&0\\\\0&2\\end{pmatrix}", true},
+      {"2\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{bmatrix}2&4\\\\6&8\\end{bmatrix}",
+       true},
+      {"-\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}-1&-2\\\\-3&-4\\end{pmatrix}",
+       true},
+      {"\\begin{pmatrix}1&1\\\\0&1\\end{pmatrix}\\begin{pmatrix}1&0\\\\1&1\\end{pmatrix}",
+       "\\begin{pmatrix}2&1\\\\1&1\\end{pmatrix}", true},
+      {"\\begin{pmatrix}1&0\\\\1&1\\end{pmatrix}\\begin{pmatrix}1&1\\\\0&1\\end{pmatrix}",
+       "\\begin{pmatrix}2&1\\\\1&1\\end{pmatrix}", false},
+      {"\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}+1", "\\begin{pmatrix}2&3\\\\4&5\\end{pmatrix}",
+       false},
   });
 }
 

@@ -476,9 +476,83 @@ class Parser {
 
   // --- arithmetic ----------------------------------------------------------------------
 
+  // --- matrices: sums, scalar multiples and products ------------------------------------
+
+  using Grid = std::vector<std::vector<ex>>;
+
+  static Grid grid_of(const MathValue& matrix) {
+    Grid grid;
+    for (const MathValue& row : matrix.items) {
+      grid.emplace_back();
+      for (const MathValue& entry : row.items) grid.back().push_back(expr_of(entry));
+    }
+    return grid;
+  }
+
+  static MathValue value_of(const Grid& grid) {
+    std::vector<MathValue> rows;
+    for (const auto& row : grid) {
+      std::vector<MathValue> entries;
+      for (const ex& entry : row) entries.push_back(make_expression(entry));
+      rows.push_back(make_items(ValueKind::tuple, std::move(entries), '(', ')'));
+    }
+    return make_items(ValueKind::matrix, std::move(rows));
+  }
+
+  // a + sign * b for two matrices of one shape.
+  MathValue add_matrices(const MathValue& a, const MathValue& b, const ex& sign) {
+    if (a.kind != ValueKind::matrix || b.kind != ValueKind::matrix) {
+      throw SyntaxError("a matrix plus a non-matrix");
+    }
+    Grid left = grid_of(a);
+    Grid right = grid_of(b);
+    if (left.size() != right.size() || left[0].size() != right[0].size()) {
+      throw SyntaxError("matrix shapes differ");
+    }
+    steps_ += static_cast<long>(left.size() * left[0].size());
+    if (steps_ > limits_.max_parse_steps) throw BoundError("too many parser steps");
+    for (size_t i = 0; i < left.size(); ++i) {
+      for (size_t j = 0; j < left[i].size(); ++j) left[i][j] += sign * right[i][j];
+    }
+    return value_of(left);
+  }
+
+  MathValue scaled(const MathValue& matrix, const ex& factor) {
+    Grid grid = grid_of(matrix);
+    for (auto& row : grid) {
+      for (ex& entry : row) entry = factor * entry;
+    }
+    return value_of(grid);
+  }
+
+  MathValue multiply_matrices(const MathValue& a, const MathValue& b) {
+    Grid left = grid_of(a);
+    Grid right = grid_of(b);
+    if (left[0].size() != right.size()) throw SyntaxError("matrix shapes do not multiply");
+    // Each entry is a step: the work is rows x columns x inner, bounded like any parse.
+    steps_ += static_cast<long>(left.size() * right[0].size() * right.size());
+    if (steps_ > limits_.max_parse_steps) throw BoundError("too many parser steps");
+    Grid product(left.size(), std::vector<ex>(right[0].size(), 0));
+    for (size_t i = 0; i < left.size(); ++i) {
+      for (size_t j = 0; j < right[0].size(); ++j) {
+        exvector terms;
+        for (size_t k = 0; k < right.size(); ++k) terms.push_back(left[i][k] * right[k][j]);
+        product[i][j] = ex(GiNaC::add(terms));
+      }
+    }
+    return value_of(product);
+  }
+
   MathValue parse_sum() {
     MathValue first = parse_term();
     Tok type = peek_type();
+    if (first.kind == ValueKind::matrix && (type == Tok::plus || type == Tok::minus)) {
+      while (peek_type() == Tok::plus || peek_type() == Tok::minus) {
+        ex sign = next().type == Tok::plus ? 1 : -1;
+        first = add_matrices(first, parse_term(), sign);
+      }
+      return first;
+    }
     if (type != Tok::plus && type != Tok::minus && type != Tok::plus_minus &&
         type != Tok::minus_plus) {
       return first;
@@ -520,6 +594,7 @@ class Parser {
       case Tok::lfloor:
       case Tok::lceil:
       case Tok::big_operator:
+      case Tok::begin_matrix:
         return true;
       case Tok::bar:
         return abs_depth_ == 0;
@@ -571,21 +646,32 @@ class Parser {
         !starts_implicit_factor(type)) {
       return first;
     }
-    exvector factors{expr_of(first)};
+    // Scalars commute and are collected in `factors`; matrices multiply in order.
+    exvector factors;
+    std::optional<MathValue> matrix;
+    auto push = [&](MathValue factor) {
+      if (factor.kind != ValueKind::matrix) {
+        factors.push_back(expr_of(factor));
+      } else {
+        matrix = matrix ? multiply_matrices(*matrix, factor) : std::move(factor);
+      }
+    };
+    push(std::move(first));
     while (true) {
       type = peek_type();
       if (type == Tok::times) {
         next();
-        factors.push_back(expr_of(parse_unary()));
+        push(parse_unary());
       } else if (type == Tok::divide || type == Tok::ratio) {  // 11:21 is the ratio 11/21
         next();
         factors.push_back(GiNaC::pow(expr_of(parse_unary()), -1));
       } else if (starts_implicit_factor(type)) {
-        factors.push_back(expr_of(parse_power_level()));
+        push(parse_power_level());
       } else {
         break;
       }
     }
+    if (matrix) return scaled(*matrix, ex(GiNaC::mul(factors)));
     return make_expression(ex(GiNaC::mul(factors)));
   }
 
@@ -594,7 +680,9 @@ class Parser {
     Tok type = peek_type();
     if (type == Tok::minus) {
       next();
-      return make_expression(-expr_of(parse_unary()));
+      MathValue operand = parse_unary();
+      if (operand.kind == ValueKind::matrix) return scaled(operand, -1);
+      return make_expression(-expr_of(operand));
     }
     if (type == Tok::plus) {
       next();
