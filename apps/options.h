@@ -6,7 +6,7 @@
 
 namespace empo::cli {
 
-// --tolerance and --time-limit-ms of math equivalence (grade, cluster).
+// --tolerance and --max-work of math equivalence (grade, cluster).
 inline void add_equivalence_options(CLI::App* command, reward::EquivalenceConfig& equivalence) {
   command
       ->add_option("--tolerance", equivalence.relative_tolerance,
@@ -14,10 +14,11 @@ inline void add_equivalence_options(CLI::App* command, reward::EquivalenceConfig
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   command
-      ->add_option("--time-limit-ms", equivalence.time_limit_ms,
-                   "Per-comparison time bound; past it the answers are not equivalent (0: none)")
+      ->add_option("--max-work", equivalence.max_work,
+                   "Per-comparison work bound (units, not time: the verdict never depends on "
+                   "machine load); past it the answers are not equivalent")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::PositiveNumber);
 }
 
 }  // namespace empo::cli

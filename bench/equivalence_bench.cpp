@@ -1,9 +1,12 @@
 // Answer equivalence throughput on realistic pairs: the 1,517 ground-truth answers of
 // AIME24, AMC23, MATH500, Minerva and OlympiadBench, each against a re-written form of itself
 // (\dfrac -> \frac, \left( \right) dropped, extra spaces: equivalent) and against the next
-// answer in the file (almost always different), plus clustering of groups of 8.
+// answer in the file (almost always different), plus clustering of groups of 8. With
+// EMPO_PAIRS_FILE set to a JSONL file of {"a", "b"} lines (what bench/math_verify_compare.py
+// writes), BM_ComparePairsFile measures those pairs, parse included.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -96,13 +99,37 @@ void BM_CompareParsed(benchmark::State& state, int kind) {
   size_t i = 0;
   for (auto _ : state) {
     const auto& [a, b] = parsed[i++ % parsed.size()];
-    empo::reward::Deadline deadline(config.time_limit_ms);
-    benchmark::DoNotOptimize(empo::reward::compare(a, b, config, deadline));
+    benchmark::DoNotOptimize(empo::reward::compare(a, b, config));
   }
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK_CAPTURE(BM_CompareParsed, with_rewrite, 0);
 BENCHMARK_CAPTURE(BM_CompareParsed, with_next_answer, 1);
+
+// The pairs of EMPO_PAIRS_FILE in file order, cycling: the same work math-verify does in
+// bench/math_verify_compare.py.
+void BM_ComparePairsFile(benchmark::State& state, std::string path) {
+  std::vector<std::pair<std::string, std::string>> work;
+  empo::io::for_each_jsonl(path, [&](const empo::io::Json& row, long) {
+    work.emplace_back(row.at("a").get<std::string>(), row.at("b").get<std::string>());
+  });
+  if (work.empty()) {
+    state.SkipWithError("no pairs");
+    return;
+  }
+  size_t i = 0;
+  long equivalent = 0;
+  for (auto _ : state) {
+    const auto& [a, b] = work[i++ % work.size()];
+    bool same = empo::reward::equivalent(a, b);
+    equivalent += same;
+    benchmark::DoNotOptimize(same);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["pairs"] = static_cast<double>(work.size());
+  state.counters["equivalent_share"] =
+      static_cast<double>(equivalent) / static_cast<double>(state.iterations());
+}
 
 void BM_ParseAnswer(benchmark::State& state) {
   std::vector<std::string> answers = ground_truths();
@@ -138,4 +165,13 @@ BENCHMARK(BM_ClusterGroupOf8);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (const char* path = std::getenv("EMPO_PAIRS_FILE")) {
+    benchmark::RegisterBenchmark("BM_ComparePairsFile", BM_ComparePairsFile, std::string(path));
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -156,6 +156,27 @@ TEST(Cluster, PartitionIsInvariantUnderPermutation) {
   EXPECT_TRUE(same_cluster(23, 24));
 }
 
+// A labelled answer "y = 1 - x" equals both "1 - x" (its right side) and "x + y - 1 = 0" (its
+// equation), which differ from each other: the transitive closure joins all three in every
+// order, because the labelled form is a node of its own (not merged into "1 - x" by key).
+TEST(Cluster, LabelledAnswersJoinTheSameWayInEveryOrder) {
+  std::vector<std::string> answers = {"y = 1 - x", "x + y - 1 = 0", "1 - x",
+                                      "y = 1 + x", "2x + 2y = 2",   "1-x"};
+  std::sort(answers.begin(), answers.end());
+  std::multiset<std::multiset<std::string>> expected;
+  int permutations = 0;
+  do {
+    Clustering clustering = cluster(answers);
+    auto got = partition(answers, clustering);
+    if (permutations++ == 0) expected = got;
+    ASSERT_EQ(got, expected) << "permutation " << permutations;
+  } while (std::next_permutation(answers.begin(), answers.end()));
+  EXPECT_EQ(permutations, 720);
+  // {y = 1 - x, x + y - 1 = 0, 2x + 2y = 2, 1 - x, 1-x} and {y = 1 + x}.
+  EXPECT_EQ(expected.size(), 2u);
+  EXPECT_TRUE(expected.count({"y = 1 + x"}));
+}
+
 TEST(ClusterWith, UsesThePredicateOnDistinctSortedAnswers) {
   std::vector<std::pair<std::string, std::string>> calls;
   auto same_ignoring_case = [&](const std::string& a, const std::string& b) {

@@ -185,7 +185,6 @@ TEST(Equivalence, AdversarialInputsFinishWithinTheBound) {
       {repeat("9", 2000) + repeat("\\cdot " + repeat("9", 1999), 49), "1"},
   };
   EquivalenceConfig config;
-  config.time_limit_ms = 50;
   for (const auto& [a, b] : cases) {
     auto started = std::chrono::steady_clock::now();
     Verdict verdict = compare_answers(a, b, config);
@@ -198,6 +197,8 @@ TEST(Equivalence, AdversarialInputsFinishWithinTheBound) {
         a.find("(10^6)!") != std::string::npos) {
       EXPECT_EQ(verdict, Verdict::bound_exceeded) << a.substr(0, 50);
     }
+    // Work bounds, not a clock: the verdict is the same on every run.
+    for (int run = 0; run < 2; ++run) EXPECT_EQ(compare_answers(a, b, config), verdict);
   }
   // 10^4-deep nesting is past the depth bound: never equal, even to itself.
   std::string deep = repeat("(", 10000) + "1" + repeat(")", 10000);
@@ -205,12 +206,201 @@ TEST(Equivalence, AdversarialInputsFinishWithinTheBound) {
   EXPECT_FALSE(equivalent("\\sin(10^{1999})", "0"));  // CLN cannot evaluate this point
 }
 
-TEST(Equivalence, TimeLimitExceededIsNotEquivalent) {
+// The least work budget under which a pair is decided is a property of the pair, not of
+// the machine: found by bisection, it is the same on every run, below it the verdict is
+// "bound exceeded", at it the pair is decided.
+TEST(Equivalence, WorkBoundTriggersDeterministically) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"\\frac{x^2-1}{x-1}", "x+1"},
+      {"(x+10^{30})^2 - 10^{60} - 2 \\cdot 10^{30} x", "x^2"},
+      {"\\{1, 2, 3, 4, 5, 6\\}", "\\{6, 5, 4, 3, 2, 1\\}"},
+  };
+  for (const auto& [a, b] : cases) {
+    MathValue left = parse_answer(a);
+    MathValue right = parse_answer(b);
+    auto least_work = [&]() {
+      EquivalenceConfig config;
+      long low = 0;  // bound exceeded
+      long high = config.max_work;
+      while (high - low > 1) {
+        config.max_work = (low + high) / 2;
+        (compare(left, right, config) == Verdict::bound_exceeded ? low : high) = config.max_work;
+      }
+      return high;
+    };
+    long work = least_work();
+    EXPECT_EQ(least_work(), work) << a;
+    EquivalenceConfig config;
+    config.max_work = work;
+    EXPECT_EQ(compare(left, right, config), Verdict::equivalent) << a;
+    config.max_work = work - 1;
+    EXPECT_EQ(compare(left, right, config), Verdict::bound_exceeded) << a;
+  }
+  // The count of numeric evaluations is a bound of its own.
   EquivalenceConfig config;
-  config.time_limit_ms = 1e-6;
-  EXPECT_EQ(compare_answers(repeat("x+", 3000) + "x", "3001x", config), Verdict::bound_exceeded);
-  config.time_limit_ms = 0;  // no limit
-  EXPECT_EQ(compare_answers(repeat("x+", 3000) + "x", "3001x", config), Verdict::equivalent);
+  config.max_evaluations = 1;
+  EXPECT_EQ(compare_answers("\\frac{x^2-1}{x-1}", "x+1", config), Verdict::bound_exceeded);
+  config.max_evaluations = 6;
+  EXPECT_EQ(compare_answers("\\frac{x^2-1}{x-1}", "x+1", config), Verdict::equivalent);
+}
+
+// A pathological pair spends the whole budget and returns the same verdict every time.
+TEST(Equivalence, PathologicalPairIsBoundedAndStable) {
+  std::string big_set = "\\{";
+  for (int i = 0; i < 100; ++i) big_set += (i ? ", x+" : "x+") + std::to_string(i) + "y";
+  big_set += "\\}";
+  std::string other = big_set;
+  other.replace(other.rfind("99"), 2, "100");
+  for (int run = 0; run < 3; ++run) {
+    EXPECT_EQ(compare_answers(big_set, other), Verdict::bound_exceeded);
+  }
+  EquivalenceConfig config;
+  config.max_work = 1L << 40;
+  config.max_evaluations = 1L << 30;
+  EXPECT_EQ(compare_answers(big_set, other, config), Verdict::different);
+}
+
+// Families of answers that mean the same but are written differently (our own cases); each
+// with near misses that must stay different.
+struct FamilyCase {
+  const char* a;
+  const char* b;
+  bool equivalent;
+};
+
+void expect_family(const std::vector<FamilyCase>& cases) {
+  for (const FamilyCase& pair : cases) {
+    EXPECT_EQ(equivalent(pair.a, pair.b), pair.equivalent)
+        << "[" << pair.a << "] vs [" << pair.b << "]\n  " << describe(parse_answer(pair.a))
+        << "\n  " << describe(parse_answer(pair.b));
+    EXPECT_EQ(equivalent(pair.b, pair.a), pair.equivalent) << "not symmetric";
+  }
+}
+
+TEST(EquivalenceFamilies, LabelledAnswers) {
+  expect_family({
+      {"PQ=7, RS=9", "7, 9", true},
+      {"PQ=7, RS=9", "9, 7", true},  // a bare list is a set
+      {"PQ=7, RS=9", "7, 10", false},
+      {"V_1:V_2=11:21", "11:21", true},
+      {"V_1:V_2=11:21", "\\frac{11}{21}", true},
+      {"V_1:V_2=11:21", "21:11", false},
+      {"\\frac{PA}{PB}=\\frac{2}{\\sqrt5}", "\\frac{2\\sqrt5}{5}", true},
+      {"\\frac{PA}{PB}=\\frac{2}{\\sqrt5}", "\\frac{\\sqrt5}{2}", false},
+      {"a=3,b=4;a=5,b=1", "(3,4),(5,1)", true},
+      {"a=3,b=4;a=5,b=1", "(5,1),(3,4)", true},
+      {"a=3,b=4;a=5,b=1", "(4,3),(1,5)", false},
+      {"xy = 6", "6", true},       // math-verify: a left side of symbols only is a label
+      {"2x + z = 1", "1", false},  // an equation is not its right side
+      {"x = 2", "2", true},
+  });
+}
+
+TEST(EquivalenceFamilies, MatricesInEveryEnvironment) {
+  expect_family({
+      {"\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}",
+       "\\left[\\begin{array}{cc}1&2\\\\3&4\\end{array}\\right]", true},
+      {"\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}",
+       "\\left[\\begin{array}{cc}1&2\\\\4&3\\end{array}\\right]", false},
+      {"\\begin{array}{c}5\\\\-1\\end{array}", "(5,-1)", true},
+      // Sums, scalar multiples and products of matrices (products in order).
+      {"\\begin{pmatrix}1&0\\\\0&1\\end{pmatrix}+\\begin{pmatrix}1&0\\\\0&1\\end{pmatrix}",
+       "\\begin{pmatrix}2&0\\\\0&2\\end{pmatrix}", true},
+      {"2\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{bmatrix}2&4\\\\6&8\\end{bmatrix}",
+       true},
+      {"-\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}-1&-2\\\\-3&-4\\end{pmatrix}",
+       true},
+      {"\\begin{pmatrix}1&1\\\\0&1\\end{pmatrix}\\begin{pmatrix}1&0\\\\1&1\\end{pmatrix}",
+       "\\begin{pmatrix}2&1\\\\1&1\\end{pmatrix}", true},
+      {"\\begin{pmatrix}1&0\\\\1&1\\end{pmatrix}\\begin{pmatrix}1&1\\\\0&1\\end{pmatrix}",
+       "\\begin{pmatrix}2&1\\\\1&1\\end{pmatrix}", false},
+      {"\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}+1", "\\begin{pmatrix}2&3\\\\4&5\\end{pmatrix}",
+       false},
+  });
+}
+
+TEST(EquivalenceFamilies, FunctionsOfConstants) {
+  expect_family({
+      {"\\gcd(84, 120)", "12", true},
+      {"\\operatorname{lcm}(4, 6)", "12", true},
+      {"\\gcd(84, 120)", "24", false},
+      {"\\max(2, \\sqrt{5}, \\frac{9}{4})", "2.25", true},
+      {"\\max(2, \\sqrt{5})", "\\sqrt5", true},
+      {"\\min(2, \\sqrt{5}, \\frac{9}{4})", "2", true},
+      {"\\max(2, \\sqrt{5})", "2", false},
+      {"{7 \\choose 3}", "35", true},
+      {"{7 \\choose 3}", "\\binom{7}{4}", true},
+      {"{7 \\choose 3}", "21", false},
+      {"\\sum_{k=1}^{20} k", "210", true},
+      {"\\sum_{i=1}^{4} i^2", "30", true},  // the index i is not sqrt(-1)
+      {"\\sum_{k=0}^{3} 2^k", "16", false},
+      {"\\prod_{k=1}^{5} k", "5!", true},
+      {"\\sum_{j=1}^{n} j^3", "\\sum_{j=1}^{n} j^3", true},
+      {"\\sum_{j=1}^{n} j^3", "\\sum_{j=1}^{n} j^2", false},
+  });
+}
+
+TEST(EquivalenceFamilies, PercentWordsCurrencyAndUnits) {
+  expect_family({
+      {"35 pct", "35\\%", true},
+      {"35 percentage", "35", true},
+      {"35 pct", "36", false},
+      {"2,500.50\xE2\x82\xAC", "2500.5", true},
+      {"\xC2\xA3"
+       "12",
+       "12", true},
+      {"12\\text{ m}^2", "12", true},
+      {"12 \\mathrm{s}", "12", true},
+      {"x\xC2\xB2 + 1", "x^2+1", true},
+      {"x\xC2\xB3", "x^2", false},
+  });
+}
+
+TEST(EquivalenceFamilies, Relations) {
+  expect_family({
+      {"3 != 4", "3 \\neq 4", true},
+      {"3 != 4", "4", false},  // not 3! = 4
+      {"x != 2", "x \\ne 2", true},
+      {"x \xE2\x89\xA0 2", "x \\neq 2", true},
+      {"x \\neq 2", "x = 2", false},
+      {"-2x > -4", "x < 2", true},
+      {"-2x > -4", "x \\le 2", false},
+      {"-2x > -4", "x > 2", false},
+      {"3 - x \\geq 1", "x \\leq 2", true},
+      {"\\frac{x}{2} + 1 < 0", "(-\\infty, -2)", true},
+      {"3x+6y-9=0", "y=-\\frac12x+\\frac32", true},
+      {"y = 2x + 1", "2x - y + 1 = 0", true},
+      {"y = 2x + 1", "2x - y - 1 = 0", false},
+      {"\xE2\x88\x85", "\\emptyset", true},
+      {"\xE2\x88\x85", "\\{0\\}", false},
+      {"x \xE2\x88\x88 [1, 2]", "[1,2]", true},
+      {"\xCE\xB8 + \xCF\x80", "\\theta + \\pi", true},
+  });
+}
+
+TEST(EquivalenceFamilies, CommutativityAndSeparators) {
+  expect_family({
+      {"F_k F_{n-k-1}", "F_{n-k-1} F_k", true},
+      {"\\sum_{k=0}^{n-1} F_k F_{n-k-1}", "\\sum_{k=0}^{n-1} F_{n-k-1} F_k", true},
+      {"\\sum_{k=0}^{n-1} F_k F_{n-k-1}", "\\sum_{k=0}^{n-1} F_k F_{n-k}", false},
+      {"\\sum_{k=1}^{3} F_k", "3 F_k", false},  // subscripted unknowns: held, not expanded
+      {"2 \\quad 3", "2, 3", true},
+      {"2 \\quad 3", "6", false},  // not a product
+      {"x = 1 \\qquad y = 2", "1, 2", true},
+      {"4 \\text{ and } 9", "9, 4", true},
+      {"4 and 9", "\\{4, 9\\}", true},
+      {"5 \\quad \\text{cm}", "5", true},
+  });
+}
+
+// Truly ambiguous answers stay unequal.
+TEST(EquivalenceFamilies, AmbiguousStayDifferent) {
+  expect_family({
+      {"(1,3)", "\\{1,3\\}", false},
+      {"1-1/e", "1+1/e", false},
+      {"[1,3]", "(1,3)", false},
+      {"2:3", "3:2", false},
+  });
 }
 
 TEST(Equivalence, DivisionByZeroIsHandled) {

@@ -122,4 +122,44 @@ TEST(Judge, DrivesClustering) {
   EXPECT_EQ(clustering.cluster_sizes, (std::vector<int>{3, 2, 1}));
 }
 
+TEST(Judge, ComparisonsPerQuestionAreBounded) {
+  // 12 distinct answers that the judge would all join: 66 pairs; with a budget of 5 pairs the
+  // first 5 (in sorted order) are decided by the model and the rest are "different", the same
+  // on every run.
+  std::vector<std::string> answers;
+  for (int i = 0; i < 12; ++i) answers.push_back("answer " + std::to_string(100 + i));
+  JudgeConfig config;
+  config.max_comparisons_per_question = 5;
+  std::vector<int> first_ids;
+  for (int run = 0; run < 3; ++run) {
+    Judge judge([](const std::string&) { return YesNoLogProbs{-0.1, -3.0}; }, config);
+    Clustering clustering = cluster_with(answers, judge.predicate(kQuestion));
+    EXPECT_EQ(judge.scorer_calls(), 2 * 5);  // bidirectional: two passes per decided pair
+    EXPECT_GT(judge.bound_exceeded(), 0);
+    // Pairs (0,1)...(0,5) joined answers 0-5; the other six stay alone.
+    EXPECT_EQ(clustering.cluster_sizes[0], 6);
+    EXPECT_EQ(clustering.cluster_sizes.size(), 7u);
+    if (run == 0) first_ids = clustering.cluster_ids;
+    EXPECT_EQ(clustering.cluster_ids, first_ids);
+  }
+  // Each predicate has its own budget: a second question is decided again.
+  Judge judge([](const std::string&) { return YesNoLogProbs{-0.1, -3.0}; }, config);
+  cluster_with(answers, judge.predicate("q1"));
+  cluster_with(answers, judge.predicate("q2"));
+  EXPECT_EQ(judge.scorer_calls(), 2 * 2 * 5);
+  config.max_comparisons_per_question = 0;
+  EXPECT_THROW(Judge([](const std::string&) { return YesNoLogProbs{}; }, config), InputError);
+}
+
+TEST(Judge, LongAnswersAreNeverSent) {
+  JudgeConfig config;
+  config.max_answer_bytes = 16;
+  Judge judge([](const std::string&) { return YesNoLogProbs{-0.1, -3.0}; }, config);
+  EXPECT_TRUE(judge.equivalent(kQuestion, "Paris", "paris"));
+  EXPECT_FALSE(judge.equivalent(kQuestion, "Paris", std::string(17, 'P')));
+  EXPECT_TRUE(judge.equivalent(kQuestion, std::string(17, 'P'), std::string(17, 'P')));
+  EXPECT_EQ(judge.scorer_calls(), 2);
+  EXPECT_EQ(judge.bound_exceeded(), 1);
+}
+
 }  // namespace empo::reward

@@ -90,8 +90,7 @@ Clustering cluster(const std::vector<std::string>& answers, const EquivalenceCon
   for (const std::string& answer : answers) {
     std::string text = trim(answer);
     if (parsed.count(text)) continue;
-    Deadline deadline(config.time_limit_ms);
-    MathValue value = parse_answer(text, config.limits, &deadline);
+    MathValue value = parse_answer(text, config.limits);
     if (value.kind == ValueKind::invalid) ++result.bound_exceeded;
     parsed.emplace(text, std::move(value));
   }
@@ -115,8 +114,7 @@ Clustering cluster(const std::vector<std::string>& answers, const EquivalenceCon
   }
   long bound_exceeded = 0;
   auto same = [&](size_t x, size_t y) {
-    Deadline deadline(config.time_limit_ms);
-    Verdict verdict = compare(*nodes[x], *nodes[y], config, deadline);
+    Verdict verdict = compare(*nodes[x], *nodes[y], config);
     if (verdict == Verdict::bound_exceeded) ++bound_exceeded;
     return verdict == Verdict::equivalent;
   };

@@ -16,7 +16,8 @@ using GiNaC::is_a;
 using GiNaC::is_exactly_a;
 using GiNaC::numeric;
 
-struct TimeUp {};
+// Thrown when a comparison spends its work budget.
+struct OutOfWork {};
 
 uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -46,6 +47,13 @@ void collect_symbols(const ex& expression, std::map<std::string, ex>* symbols) {
     return;
   }
   for (size_t i = 0; i < expression.nops(); ++i) collect_symbols(expression.op(i), symbols);
+}
+
+// Nodes of the expression tree: what one traversal (subs, evalf, a size estimate) visits.
+long double node_count(const ex& expression) {
+  long double count = 1;
+  for (size_t i = 0; i < expression.nops(); ++i) count += node_count(expression.op(i));
+  return count;
 }
 
 // Bits of an exact number's numerator plus denominator.
@@ -131,11 +139,16 @@ long double denominator_terms(const ex& expression) {
 
 // CLN evaluates sin, cos, exp, ... of a huge argument at the working precision, which gives
 // garbage (sin(10^100) -> 0.0, exp(10^100) -> 1.0): such a point proves nothing.
-bool reliable_at(const ex& expression, const GiNaC::exmap& point) {
+// Counts the nodes it visits into *nodes (the walk that subs() and evalf() repeat), so that
+// the work of an evaluation is known without a walk of its own.
+bool reliable_at(const ex& expression, const GiNaC::exmap& point, long double* nodes) {
+  *nodes += 1;
   static const char* const sensitive[] = {"sin",  "cos",  "tan",    "exp",      "sinh",
                                           "cosh", "tanh", "tgamma", "floor_of", "ceil_of"};
   if (is_a<GiNaC::function>(expression)) {
     const std::string name = ex_to<GiNaC::function>(expression).get_name();
+    // A held sum or product has no numeric value: no point proves anything about it.
+    if (name == "sum_of" || name == "product_of") return false;
     for (const char* candidate : sensitive) {
       if (name != candidate) continue;
       ex argument = expression.op(0).subs(point, GiNaC::subs_options::no_pattern).evalf();
@@ -145,19 +158,28 @@ bool reliable_at(const ex& expression, const GiNaC::exmap& point) {
     }
   }
   for (size_t i = 0; i < expression.nops(); ++i) {
-    if (!reliable_at(expression.op(i), point)) return false;
+    if (!reliable_at(expression.op(i), point, nodes)) return false;
   }
   return true;
 }
 
 class Comparer {
  public:
-  Comparer(const EquivalenceConfig& config, const Deadline& deadline)
-      : config_(config), deadline_(deadline), tolerance_(config.relative_tolerance) {}
+  explicit Comparer(const EquivalenceConfig& config)
+      : config_(config), tolerance_(config.relative_tolerance) {}
 
   bool equal(const MathValue& a, const MathValue& b) {
-    check();
-    if (a.kind != b.kind) return false;
+    spend(1);
+    if (a.kind != b.kind) {
+      // A labelled answer "y = 3/4 - x/2" also equals the same equation in another form.
+      if (a.kind == ValueKind::equation && b.kind == ValueKind::expression && b.assignment) {
+        return proportional(a.expression, *b.assignment, false);
+      }
+      if (b.kind == ValueKind::equation && a.kind == ValueKind::expression && a.assignment) {
+        return proportional(*a.assignment, b.expression, false);
+      }
+      return false;
+    }
     switch (a.kind) {
       case ValueKind::empty:
       case ValueKind::invalid:
@@ -165,6 +187,7 @@ class Comparer {
       case ValueKind::expression:
         return expressions(a.expression, b.expression);
       case ValueKind::equation:
+      case ValueKind::not_equal:
         return proportional(a.expression, b.expression, false);
       case ValueKind::relation:
         return a.strict == b.strict && proportional(a.expression, b.expression, true);
@@ -184,8 +207,10 @@ class Comparer {
   }
 
  private:
-  void check() const {
-    if (deadline_.passed()) throw TimeUp{};
+  // Work units, counted instead of measured so that the verdict never depends on the clock.
+  void spend(long double units) {
+    work_ += units;
+    if (!(work_ <= static_cast<long double>(config_.max_work))) throw OutOfWork{};
   }
 
   bool in_order(const std::vector<MathValue>& a, const std::vector<MathValue>& b) {
@@ -223,9 +248,14 @@ class Comparer {
     return difference <= tolerance_ * scale;
   }
 
-  std::optional<numeric> evaluate(const ex& expression, const GiNaC::exmap& point) const {
+  // subs() and evalf() walk the tree once each: the cost is its node count.
+  std::optional<numeric> evaluate(const ex& expression, const GiNaC::exmap& point) {
+    if (++evaluations_ > config_.max_evaluations) throw OutOfWork{};
     try {
-      if (!reliable_at(expression, point)) return std::nullopt;
+      long double nodes = 0;
+      bool reliable = reliable_at(expression, point, &nodes);
+      spend(2 * nodes);
+      if (!reliable) return std::nullopt;
       ex value = expression.subs(point, GiNaC::subs_options::no_pattern).evalf();
       if (is_exactly_a<numeric>(value)) return ex_to<numeric>(value);
     } catch (const std::exception&) {
@@ -259,7 +289,6 @@ class Comparer {
     }
     int agreed = 0;
     for (const GiNaC::exmap& point : points(a, b)) {
-      check();
       std::optional<numeric> x = evaluate(a, point);
       std::optional<numeric> y = evaluate(b, point);
       if (!x || !y) continue;
@@ -276,14 +305,12 @@ class Comparer {
   }
 
   bool symbolic_zero(const ex& difference) {
-    check();
-    if (!small_enough(expansion_size(difference), config_.max_expand_terms,
-                      config_.max_expand_bits)) {
-      return false;
-    }
+    spend(node_count(difference));
+    ExpansionSize size = expansion_size(difference);
+    if (!small_enough(size, config_.max_expand_terms, config_.max_expand_bits)) return false;
+    spend(size.terms * (1 + size.bits / 64));
     ex expanded = difference.expand();
     if (expanded.is_zero()) return true;
-    check();
     std::map<std::string, ex> symbols;
     collect_symbols(expanded, &symbols);
     if (!small_enough(expansion_size(expanded), config_.max_normal_terms,
@@ -292,6 +319,7 @@ class Comparer {
         static_cast<int>(symbols.size()) > config_.max_normal_symbols) {
       return false;
     }
+    spend(config_.max_normal_terms * denominator_terms(expanded) + node_count(expanded));
     return expanded.normal().is_zero();
   }
 
@@ -302,7 +330,6 @@ class Comparer {
     if (!positive && expressions(a, -b)) return true;
     std::optional<numeric> ratio;
     for (const GiNaC::exmap& point : points(a, b)) {
-      check();
       std::optional<numeric> x = evaluate(a, point);
       std::optional<numeric> y = evaluate(b, point);
       if (!x || !y || y->is_zero() || x->is_zero()) return false;
@@ -316,21 +343,21 @@ class Comparer {
   }
 
   const EquivalenceConfig& config_;
-  const Deadline& deadline_;
   numeric tolerance_;
+  long double work_ = 0;
+  long evaluations_ = 0;
 };
 
 }  // namespace
 
-Verdict compare(const MathValue& a, const MathValue& b, const EquivalenceConfig& config,
-                const Deadline& deadline) {
+Verdict compare(const MathValue& a, const MathValue& b, const EquivalenceConfig& config) {
   if (a.kind == ValueKind::empty || b.kind == ValueKind::empty) return Verdict::different;
   if (a.kind == ValueKind::invalid || b.kind == ValueKind::invalid) {
     return Verdict::bound_exceeded;
   }
   try {
-    return Comparer(config, deadline).equal(a, b) ? Verdict::equivalent : Verdict::different;
-  } catch (const TimeUp&) {
+    return Comparer(config).equal(a, b) ? Verdict::equivalent : Verdict::different;
+  } catch (const OutOfWork&) {
     return Verdict::bound_exceeded;
   } catch (const std::exception&) {
     return Verdict::different;  // GiNaC refused the algebra (e.g. a division by zero)
@@ -339,11 +366,10 @@ Verdict compare(const MathValue& a, const MathValue& b, const EquivalenceConfig&
 
 Verdict compare_answers(const std::string& a, const std::string& b,
                         const EquivalenceConfig& config) {
-  Deadline deadline(config.time_limit_ms);
-  MathValue left = parse_answer(a, config.limits, &deadline);
+  MathValue left = parse_answer(a, config.limits);
   if (left.kind == ValueKind::empty) return Verdict::different;
-  MathValue right = parse_answer(b, config.limits, &deadline);
-  return compare(left, right, config, deadline);
+  MathValue right = parse_answer(b, config.limits);
+  return compare(left, right, config);
 }
 
 bool equivalent(const std::string& a, const std::string& b, const EquivalenceConfig& config) {

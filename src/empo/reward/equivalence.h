@@ -8,8 +8,12 @@
 // factor, inequalities up to a positive one. Text compares its normal form; the empty answer
 // and answers past a bound equal nothing.
 //
-// Every comparison is bounded in time (`time_limit_ms`, checked between GiNaC steps whose
-// size is bounded by ParseLimits) and returns "bound exceeded", never hangs.
+// Every comparison is bounded by work, never by a clock, so the same two answers give the
+// same verdict on any machine under any load: parsing by ParseLimits (parser steps, depth,
+// number sizes), the comparison by a budget of work units (`max_work`: one per structural
+// step, twice the node count per numeric evaluation, the estimated term count per
+// expand/normal, which are only attempted below their size bounds) and a count of numeric
+// evaluations (`max_evaluations`). Past a bound the verdict is "bound exceeded", never a hang.
 #include <cstdint>
 #include <string>
 
@@ -21,8 +25,9 @@ struct EquivalenceConfig {
   // |a - b| <= tolerance * max(|a|, |b|): 0.33 vs 1/3 differ, 0.3333333 vs 1/3 agree. Two
   // integers compare exactly.
   double relative_tolerance = 1e-6;
-  double time_limit_ms = 50;  // per comparison, parsing included; <= 0: none
-  int random_points = 3;      // evaluation points for expressions with variables
+  long max_work = 2'000'000;    // work units per comparison (parsing is bounded by `limits`)
+  long max_evaluations = 4096;  // numeric evaluations of an expression at a point, per comparison
+  int random_points = 3;        // evaluation points for expressions with variables
   uint64_t seed = 0x5eed;
   long max_expand_terms = 2000;     // estimated terms of the expanded difference
   long max_expand_bits = 1L << 20;  // estimated terms x coefficient bits
@@ -33,11 +38,10 @@ struct EquivalenceConfig {
 
 enum class Verdict { equivalent, different, bound_exceeded };
 
-// Compares two parsed answers within `deadline`.
-Verdict compare(const MathValue& a, const MathValue& b, const EquivalenceConfig& config,
-                const Deadline& deadline);
+// Compares two parsed answers within config.max_work and config.max_evaluations.
+Verdict compare(const MathValue& a, const MathValue& b, const EquivalenceConfig& config = {});
 
-// Parses and compares two extracted answers within config.time_limit_ms.
+// Parses (within config.limits) and compares two extracted answers.
 Verdict compare_answers(const std::string& a, const std::string& b,
                         const EquivalenceConfig& config = {});
 

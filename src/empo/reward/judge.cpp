@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <memory>
 
 #include "empo/io/error.h"
 
@@ -34,6 +35,9 @@ const std::string& default_judge_template() {
 Judge::Judge(YesNoScorer scorer, JudgeConfig config)
     : scorer_(std::move(scorer)), config_(std::move(config)) {
   if (!scorer_) throw InputError("judge: no scorer");
+  if (config_.max_comparisons_per_question < 1) {
+    throw InputError("judge: max_comparisons_per_question must be at least 1");
+  }
   for (const char* placeholder : kPlaceholders) {
     if (config_.prompt_template.find(placeholder) == std::string::npos) {
       throw InputError(std::string("judge prompt template lacks ") + placeholder);
@@ -68,6 +72,10 @@ bool Judge::accepts(const std::string& question, const std::string& reference,
   std::string right = trim(candidate);
   if (left.empty() || right.empty()) return false;
   if (left == right) return true;
+  if (left.size() > config_.max_answer_bytes || right.size() > config_.max_answer_bytes) {
+    ++bound_exceeded_;
+    return false;
+  }
   ++scorer_calls_;
   YesNoLogProbs scores = scorer_(prompt(question, left, right));
   // NaN compares false: a broken score never joins answers.
@@ -81,7 +89,14 @@ bool Judge::equivalent(const std::string& question, const std::string& a, const 
 }
 
 EquivalencePredicate Judge::predicate(const std::string& question) {
-  return [this, question](const std::string& a, const std::string& b) {
+  auto decided = std::make_shared<long>(0);
+  return [this, question, decided](const std::string& a, const std::string& b) {
+    if (trim(a) == trim(b)) return !trim(a).empty();
+    if (*decided >= config_.max_comparisons_per_question) {
+      ++bound_exceeded_;
+      return false;
+    }
+    ++*decided;
     return equivalent(question, a, b);
   };
 }

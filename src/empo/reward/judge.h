@@ -8,6 +8,12 @@
 // ground truth as reference). Bidirectional (the classic semantic-entropy rule, stricter):
 // both answers must accept each other. The empty answer is never equivalent; identical
 // answers are equivalent without a model call.
+//
+// The judge's work is bounded by counts, never by a clock: an answer longer than
+// `max_answer_bytes` is never sent (it joins nothing), and a question's predicate() decides at
+// most `max_comparisons_per_question` pairs with the model (1 or 2 forward passes each); the
+// pairs after that are "not equivalent" without a call. cluster_with() asks pairs in a fixed
+// order (sorted distinct answers), so the same answers always give the same clusters.
 #include <functional>
 #include <string>
 
@@ -36,6 +42,8 @@ const std::string& default_judge_template();
 struct JudgeConfig {
   JudgeMode mode = JudgeMode::bidirectional;
   std::string prompt_template = default_judge_template();
+  long max_comparisons_per_question = 64;  // model-decided pairs per predicate(); >= 1
+  size_t max_answer_bytes = 2048;          // longer answers are never sent to the model
 };
 
 class Judge {
@@ -54,15 +62,19 @@ class Judge {
   // By the configured mode; with one_way, `a` is the reference and `b` the candidate.
   bool equivalent(const std::string& question, const std::string& a, const std::string& b);
 
-  // For cluster_with(): equivalence of two answers to `question`.
+  // For cluster_with(): equivalence of two answers to `question`, with its own budget of
+  // max_comparisons_per_question model-decided pairs.
   EquivalencePredicate predicate(const std::string& question);
 
   long scorer_calls() const { return scorer_calls_; }
+  // Pairs and answers refused by a bound (counted, never sent to the model).
+  long bound_exceeded() const { return bound_exceeded_; }
 
  private:
   YesNoScorer scorer_;
   JudgeConfig config_;
   long scorer_calls_ = 0;
+  long bound_exceeded_ = 0;
 };
 
 }  // namespace empo::reward

@@ -4,17 +4,22 @@
 // (tuple/interval, set, union, matrix, equation, inequality), a multiple-choice letter, or
 // normalised text when the answer is not math.
 //
-// Every parse is bounded: input size, nesting depth, the size of exact numbers that powers,
-// factorials and binomials may create (so 10^10^10^10 is refused, not computed), the number
-// of distinct symbols, and an optional deadline. Past a bound the value is `invalid`, which
-// equals nothing.
+// Reading an answer has four stages, a file each: markup.h (delimiters, wrappers, spacing,
+// choice letters, the text normal form), lexer.h (text -> tokens), parser.h (tokens ->
+// MathValue) and canonical.cpp (canonical_key, describe). This header is the public API.
+//
+// Every parse is bounded by work, never by a clock: input size, parser steps (tokens
+// consumed), nesting depth, the size of exact numbers that powers, factorials and binomials
+// may create (so 10^10^10^10 is refused, not computed) and the number of distinct symbols.
+// Past a bound the value is `invalid`, which equals nothing. The result is a function of the
+// answer and the limits alone, so the same answer parses the same on every machine and load.
 //
 // Variables are GiNaC symbols, which compare by identity, so every name maps to one symbol in
 // a process-wide table (it grows with the distinct names seen, at most max_symbols per
 // answer). GiNaC is not thread-safe (its reference counts are not atomic): use this module
 // from one thread at a time.
-#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +29,7 @@ namespace empo::reward {
 
 struct ParseLimits {
   size_t max_input_bytes = 100 * 1024;
+  long max_parse_steps = 60000;   // tokens the parser consumes (each step is O(1) GiNaC work)
   int max_depth = 100;            // nested groups, fractions, signs and exponents
   long max_number_bits = 20000;   // largest exact number one power/factorial/binomial may make
   long max_created_bits = 80000;  // all such numbers in one answer together
@@ -31,24 +37,13 @@ struct ParseLimits {
   int max_symbols = 32;           // distinct variables in one answer
 };
 
-// A wall-clock bound, checked between steps (GiNaC calls are kept small by the size bounds
-// above, so a step never runs long).
-class Deadline {
- public:
-  explicit Deadline(double milliseconds);  // <= 0: no deadline
-  bool passed() const;
-
- private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point end_;
-};
-
 enum class ValueKind {
   empty,       // no answer
   invalid,     // a bound was exceeded; `text` says which
   expression,  // `expression`
-  equation,    // `expression` = left side - right side (the left side is not a lone variable)
+  equation,    // `expression` = left side - right side (the left side is not a label)
   relation,    // `expression` > 0 (strict) or >= 0; inequalities in one variable become intervals
+  not_equal,   // `expression` != 0: "x \neq 2", "x != 2"
   tuple,     // ordered `items` between `open` ('(' or '[') and `close` (')' or ']'): also intervals
   set,       // unordered `items`: \{...\}, or a bare list "1, 2" (also "1 \pm 2")
   union_of,  // unordered `items` joined by \cup
@@ -65,12 +60,15 @@ struct MathValue {
   char open = 0;
   char close = 0;
   std::string text;
+  // A labelled answer "y = -x/2 + 3/4" (left side only symbols, as math-verify's assignment)
+  // is the expression on the right; `assignment` keeps left - right so that it also equals
+  // the same equation in another form (2x + 4y - 3 = 0).
+  std::optional<GiNaC::ex> assignment;  // empty unless labelled (no cost for other values)
 };
 
 // Parses one extracted answer. Never throws for bad input: syntax that is not math gives
 // `text`, a bound gives `invalid`, "" (or only spaces) gives `empty`.
-MathValue parse_answer(const std::string& answer, const ParseLimits& limits = {},
-                       const Deadline* deadline = nullptr);
+MathValue parse_answer(const std::string& answer, const ParseLimits& limits = {});
 
 // True for the kinds that hold math (not empty, invalid, choice or text).
 bool is_math(const MathValue& value);
