@@ -1,6 +1,5 @@
 #include "empo/rl/trainer.h"
 
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
