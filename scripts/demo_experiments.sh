@@ -36,5 +36,5 @@ run collapse --model models/adder-early --steps 60 --eval-every 10 learning_rate
 run collapse-guarded --model models/adder-early --steps 60 --eval-every 10 learning_rate=5e-4 "${GUARD[@]}" &
 wait
 
-"$EMPO" report "$OUT"/empo-seed* "$OUT"/grpo-seed* "$OUT"/empo-200* "$OUT"/collapse* --curves \
+"$EMPO" report --markdown "$OUT"/empo-seed* "$OUT"/grpo-seed* "$OUT"/empo-200* "$OUT"/collapse* --curves \
   | tee "$OUT/report.md"

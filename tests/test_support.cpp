@@ -58,8 +58,11 @@ CommandResult run_empo(const std::string& arguments) {
 }
 
 CommandResult run_empo_in(const std::string& folder, const std::string& arguments) {
-  std::string command =
-      "cd '" + folder + "' && " + std::string(EMPO_BINARY) + " " + arguments + " 2>&1";
+  return run_shell("cd '" + folder + "' && " + std::string(EMPO_BINARY) + " " + arguments +
+                   " 2>&1");
+}
+
+CommandResult run_shell(const std::string& command) {
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("popen failed: " + command);
   std::string output;
@@ -103,6 +106,10 @@ int wait_empo(int pid, double timeout_seconds) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+std::string build_dir() {
+  return std::filesystem::path(EMPO_BINARY).parent_path().string();
 }
 
 void write_text(const std::string& path, const std::string& contents) {

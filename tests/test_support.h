@@ -19,6 +19,10 @@ struct CommandResult {
 CommandResult run_empo(const std::string& arguments);
 // The same with `folder` as the working directory.
 CommandResult run_empo_in(const std::string& folder, const std::string& arguments);
+// Any shell command (e.g. a Python reference); `output` is its stdout.
+CommandResult run_shell(const std::string& command);
+// Where the empo binary was built (the build folder): keeps test artefacts worth looking at.
+std::string build_dir();
 
 // Starts `empo <arguments>` in the background (stdout and stderr to `log_path`); returns its
 // pid. wait_empo returns its exit code (128 + signal when killed), or -1 when it is still

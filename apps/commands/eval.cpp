@@ -1,11 +1,13 @@
 // `empo eval`: greedy pass@1, avg@k and maj@k of a model on benchmark files.
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "command.h"
 #include "empo/eval/benchmark.h"
 #include "empo/eval/metrics.h"
 #include "empo/io/error.h"
+#include "empo/log/progress.h"
 #include "empo/model/runtime.h"
 #include "empo/rl/evaluate.h"
 
@@ -71,7 +73,17 @@ void run_eval(const EvalOptions& options) {
   for (const auto& benchmark : benchmarks) {
     std::cerr << "evaluating " << benchmark.name << " (" << benchmark.questions.size()
               << " questions)\n";
+    std::unique_ptr<log::ProgressMeter> progress;  // one per pass (greedy, sampled)
+    settings.on_progress = [&](const std::string& pass, size_t done, size_t total) {
+      if (done == 0) {
+        if (progress) progress->finish();
+        progress = std::make_unique<log::ProgressMeter>(benchmark.name + " " + pass + " question",
+                                                        static_cast<long>(total));
+      }
+      progress->update(static_cast<long>(done));
+    };
     auto results = rl::evaluate_questions(policy, benchmark.questions, settings);
+    if (progress) progress->finish();
     records.push_back(eval::to_records(benchmark.name, results));
     if (!options.output_dir.empty())
       eval::write_question_records(options.output_dir + "/" + benchmark.name + ".records.jsonl",

@@ -8,6 +8,7 @@
 #include "empo/generate/policy.h"
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
+#include "empo/log/progress.h"
 #include "empo/model/runtime.h"
 
 namespace {
@@ -98,6 +99,8 @@ void run_generate(const GenerateOptions& options) {
   config.stop_strings = options.stop;
   if (!options.stop.empty() && !policy)
     throw InputError("--stop needs a tokenizer.json in the model folder");
+  log::ProgressMeter progress("prompt", static_cast<long>(prompts.size()));
+  config.on_batch_done = [&progress](size_t done) { progress.update(static_cast<long>(done)); };
   generate::Completions completions;
   if (policy) {
     completions = generate::complete(*policy, prompts, config);
@@ -105,6 +108,7 @@ void run_generate(const GenerateOptions& options) {
     completions.samples =
         generate::generate(weights, prompts, config, nullptr, {}, &completions.stats);
   }
+  progress.finish();
   io::JsonlWriter writer(options.output);
   for (size_t i = 0; i < completions.samples.size(); ++i) {
     const auto& sample = completions.samples[i];

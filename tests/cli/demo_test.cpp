@@ -32,6 +32,11 @@ TEST(DemoCommand, ShortRunWritesBeforeAndAfter) {
       }
     EXPECT_EQ(results["reward"], reward);
     EXPECT_TRUE(std::filesystem::exists(run + "/metrics.jsonl"));
+    // The demo ends by pointing at its report.
+    EXPECT_NE(result.output.find("report: " + run + "/report.html"), std::string::npos)
+        << result.output;
+    EXPECT_NE(test::read_text(run + "/report.html").find("held-out greedy pass@1"),
+              std::string::npos);
   }
   // The supervised baseline reads labels; EMPO's metrics carry them only as monitoring.
   EXPECT_EQ(read_results(dir + "/empo")["before"], read_results(dir + "/supervised")["before"]);

@@ -22,6 +22,9 @@ TEST(EvalCommand, ScoresTheDemoModelOnPlainAndVerlFiles) {
                      dir + "/out");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("adder"), std::string::npos) << result.output;
+  // Progress over questions: stderr is not a terminal here, so plain lines per batch.
+  EXPECT_NE(result.output.find("adder greedy question 2/2"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("adder sampled question 2/2"), std::string::npos) << result.output;
   auto summary = io::Json::parse(test::read_text(dir + "/out/summary.json"));
   EXPECT_FALSE(summary.dump().empty());
   // Records: one line per question with the completion, the extracted answer and correctness.

@@ -16,6 +16,7 @@ TEST(GenerateCommand, WritesOneLinePerSample) {
       test::run_empo("generate --model " + model + " --input " + dir + "/in.jsonl --output " + dir +
                      "/out.jsonl --n 2 --max-new-tokens 5 --seed 3");
   ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("prompt 3/3"), std::string::npos) << result.output;  // progress
   std::vector<io::Json> lines;
   io::for_each_jsonl(dir + "/out.jsonl",
                      [&](const io::Json& line, long) { lines.push_back(line); });

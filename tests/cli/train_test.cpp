@@ -31,6 +31,11 @@ TEST(TrainCommand, TrainsResumesAndWritesCheckpoints) {
   int lines = 0;
   io::for_each_jsonl(dir + "/run/metrics.jsonl", [&](const io::Json&, long) { ++lines; });
   EXPECT_EQ(lines, 3);
+  // completions.jsonl continues as well: both questions of every step, none twice.
+  std::vector<long> steps;
+  for (const auto& line : test::read_jsonl(dir + "/run/completions.jsonl"))
+    steps.push_back(line["step"].get<long>());
+  EXPECT_EQ(steps, (std::vector<long>{1, 1, 2, 2, 3, 3}));
 }
 
 TEST(TrainCommand, BadConfigAndDataExitTwoWithLocation) {

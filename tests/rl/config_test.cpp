@@ -322,6 +322,8 @@ TrainConfig unusual_config() {
   config.save_steps = 0;
   config.save_total_limit = 0;
   config.logging_steps = 10;
+  config.log_completions = false;
+  config.num_completions_to_print = 0;
   return config;
 }
 
@@ -393,6 +395,24 @@ TEST(Config, WrittenConfigHasEveryKeyOnce) {
                           "judge_model"}) {
     EXPECT_NE(std::find(config_keys().begin(), config_keys().end(), key), config_keys().end())
         << key;
+  }
+}
+
+TEST(Config, CompletionsLogKeys) {
+  auto config = parse_config("model_name_or_path: m\ntrain_file: t.jsonl\n", "inline");
+  EXPECT_TRUE(config.log_completions);  // TRL's name; on by default here
+  EXPECT_EQ(config.num_completions_to_print, 4);
+  config = parse_config("model_name_or_path: m\ntrain_file: t.jsonl\nlog_completions: false\n",
+                        "inline", {"num_completions_to_print=0"});
+  EXPECT_FALSE(config.log_completions);
+  EXPECT_EQ(config.num_completions_to_print, 0);
+  try {
+    parse_config("model_name_or_path: m\ntrain_file: t.jsonl\n", "inline",
+                 {"num_completions_to_print=-1"});
+    ADD_FAILURE() << "negative num_completions_to_print accepted";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("num_completions_to_print"), std::string::npos)
+        << error.what();
   }
 }
 

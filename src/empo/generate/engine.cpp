@@ -174,6 +174,7 @@ std::vector<Sample> generate(const model::Model& model,
       logits = model::forward_logits(model, {input, position_ids, key_mask}, &state.kv).squeeze(1);
     }
     local_stats.decode_seconds += seconds_since(decode_start);
+    if (config.on_batch_done) config.on_batch_done(last);
   }
   if (stats) *stats = local_stats;
   return samples;

@@ -20,6 +20,8 @@ struct GenerationConfig {
   std::vector<int64_t> eos_token_ids;
   std::vector<std::string> stop_strings;  // need `decode`
   int64_t pad_token_id = 0;
+  // Called after each batch of prompts with how many prompts are done (progress lines).
+  std::function<void(size_t prompts_done)> on_batch_done;
 };
 
 enum class FinishReason { kStop, kLength };

@@ -477,6 +477,8 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       integer_key("save_steps", &C::save_steps, at_least(0)),
       integer_key("save_total_limit", &C::save_total_limit, at_least(0)),
       integer_key("logging_steps", &C::logging_steps, at_least(1)),
+      bool_key("log_completions", &C::log_completions),
+      integer_key("num_completions_to_print", &C::num_completions_to_print, at_least(0)),
   };
 }
 

@@ -142,6 +142,10 @@ struct TrainConfig {
   long save_steps = 50;      // 0: save only at the end
   int save_total_limit = 5;  // 0: keep every checkpoint
   long logging_steps = 1;
+  // RUN_DIR/completions.jsonl at every logging step: the completions, answers, clusters,
+  // rewards and advantages of the first num_completions_to_print questions (0: all of them).
+  bool log_completions = true;
+  int num_completions_to_print = 4;
 };
 
 // Reads a YAML file and applies "key=value" overrides in order (a later one wins). Values

@@ -10,6 +10,7 @@
 #include "empo/eval/benchmark.h"
 #include "empo/eval/metrics.h"
 #include "empo/io/error.h"
+#include "empo/log/html_report.h"
 #include "empo/model/runtime.h"
 #include "empo/rl/demo_config.h"
 #include "empo/rl/evaluate.h"
@@ -167,8 +168,10 @@ io::Json run_demo(const DemoOptions& options) {
                    {"num_generations", config.num_generations},
                    {"checkpoint", result.last_checkpoint}};
   io::write_file_atomic(options.output_dir + "/results.json", results.dump(2) + "\n");
+  const std::string report = log::write_html_report(options.output_dir);
   std::cout << "\nresults: " << options.output_dir
-            << "/results.json, metrics: " << options.output_dir << "/metrics.jsonl\n";
+            << "/results.json, metrics: " << options.output_dir << "/metrics.jsonl\n"
+            << "report: " << report << " (open it in a browser)\n";
   return results;
 }
 

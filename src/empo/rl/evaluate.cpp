@@ -18,7 +18,7 @@ eval::Completion grade(const std::string& text, const data::Question& question,
   return completion;
 }
 
-generate::GenerationConfig generation(const EvalSettings& settings, bool greedy) {
+generate::GenerationConfig generation(const EvalSettings& settings, bool greedy, size_t total) {
   generate::GenerationConfig config;
   config.max_new_tokens = settings.max_new_tokens;
   config.prompts_per_batch = settings.prompts_per_batch;
@@ -26,6 +26,10 @@ generate::GenerationConfig generation(const EvalSettings& settings, bool greedy)
   config.sampling = settings.sampling;
   config.sampling.greedy = greedy;
   config.num_samples = greedy ? 1 : settings.samples;
+  if (settings.on_progress)
+    config.on_batch_done = [&settings, greedy, total](size_t done) {
+      settings.on_progress(greedy ? "greedy" : "sampled", done, total);
+    };
   return config;
 }
 
@@ -42,13 +46,17 @@ std::vector<eval::QuestionResult> evaluate_questions(const generate::Policy& pol
   }
   std::vector<eval::QuestionResult> results(questions.size());
   if (settings.greedy) {
-    auto completions = generate::complete(policy, prompts, generation(settings, true));
+    if (settings.on_progress) settings.on_progress("greedy", 0, questions.size());
+    auto completions =
+        generate::complete(policy, prompts, generation(settings, true, questions.size()));
     for (size_t i = 0; i < questions.size(); ++i)
       results[i].greedy = grade(completions.texts[i], questions[i], goldens[i], settings);
   }
   if (settings.samples > 0) {
     const size_t k = static_cast<size_t>(settings.samples);
-    auto completions = generate::complete(policy, prompts, generation(settings, false));
+    if (settings.on_progress) settings.on_progress("sampled", 0, questions.size());
+    auto completions =
+        generate::complete(policy, prompts, generation(settings, false, questions.size()));
     for (size_t i = 0; i < questions.size(); ++i) {
       std::vector<std::string> answers;
       for (size_t j = 0; j < k; ++j) {

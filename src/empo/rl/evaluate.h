@@ -2,6 +2,7 @@
 // Running a policy on labelled questions: greedy pass@1 and k sampled completions per
 // question (avg@k, maj@k), graded with the same answer extraction and equivalence the
 // trainer uses. Used by `empo eval`, the demo and in-training monitoring.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct EvalSettings {
   int64_t prompts_per_batch = 16;
   reward::AnswerConfig answer;
   AnswerEquivalence equivalence = math_equivalence();
+  // Called after each batch of questions: pass "greedy" or "sampled", questions done, total.
+  std::function<void(const std::string& pass, size_t done, size_t total)> on_progress;
 };
 
 // results[i] belongs to questions[i]; samples are clustered with the equivalence.

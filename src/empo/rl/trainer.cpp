@@ -1,7 +1,5 @@
 #include "empo/rl/trainer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,7 +17,9 @@
 #include "empo/io/durable.h"
 #include "empo/io/error.h"
 #include "empo/io/stop_request.h"
+#include "empo/log/completions.h"
 #include "empo/log/metrics_log.h"
+#include "empo/log/progress.h"
 #include "empo/log/tensorboard.h"
 #include "empo/model/logprobs.h"
 #include "empo/model/runtime.h"
@@ -89,6 +89,7 @@ class Run {
         run_dir_(config_.output_dir),
         store_(run_dir_, kTrainerState, config_.save_total_limit),
         metrics_log_((fs::path(run_dir_) / "metrics.jsonl").string()),
+        completions_log_((fs::path(run_dir_) / "completions.jsonl").string()),
         device_(model::parse_device(config_.device)),
         dtype_(train_dtype(config_, device_)),
         source_(data::PromptSource::from_file(config_.train_file, config_.seed, true,
@@ -152,13 +153,18 @@ class Run {
     }
     source_.cursor().restore(data::CursorState::from_json(state.at("cursor")));
     optimizer_->load_state(model::load_tensor_file((folder / "optimizer.safetensors").string()));
-    if (group_.is_main()) metrics_log_.keep_through(state_.step);
+    if (group_.is_main()) {
+      metrics_log_.keep_through(state_.step);
+      completions_log_.keep_through(state_.step);
+    }
   }
 
   TrainResult run(const TrainHooks& hooks) {
     if (group_.is_main()) {
       io::write_file_atomic((fs::path(run_dir_) / "config.yaml").string(), to_yaml(config_));
       tensorboard_ = std::make_unique<log::TensorBoardWriter>(run_dir_ + "/tensorboard");
+      if (!hooks.quiet)
+        progress_ = std::make_unique<log::ProgressMeter>("step", total_steps_, state_.step);
     }
     TrainResult result;
     while (state_.step < total_steps_ && !state_.stopped_by_guard && !stop_agreed()) {
@@ -180,7 +186,7 @@ class Run {
     result.steps = state_.step;
     result.stopped_by_guard = state_.stopped_by_guard;
     result.stopped_by_signal = state_.stopped_by_signal;
-    if (!hooks.quiet && isatty(STDERR_FILENO)) std::cerr << "\n";
+    if (progress_) progress_->finish();
     return result;
   }
 
@@ -228,6 +234,7 @@ class Run {
     store_.clean_incomplete();
     fs::create_directories(run_dir_);
     metrics_log_.remove();
+    completions_log_.remove();
   }
 
   // Greedy pass@1 on each eval_files benchmark at every checkpoint: a metrics line
@@ -250,7 +257,8 @@ class Run {
     }
     if (!group_.is_main()) return;
     append_metrics(line);
-    if (!hooks.quiet) std::cerr << "\n" << line.dump() << "\n";
+    if (progress_) progress_->finish();
+    if (!hooks.quiet) std::cerr << line.dump() << "\n";
   }
 
   void append_metrics(const io::Json& line) {
@@ -378,6 +386,7 @@ class Run {
       rewards.insert(rewards.end(), group.score.rewards.begin(), group.score.rewards.end());
     const int G = config_.num_generations;
     auto advantages = compute_advantages(rewards, G, config_.scale_rewards, global_std(rewards));
+    log_completions(rollout.drawn, advantages.values, state_.step + 1);
     std::vector<TrainSample> samples;
     for (size_t q = 0; q < kept.size(); ++q)
       for (int j = 0; j < G; ++j)
@@ -530,6 +539,7 @@ class Run {
   void check_guard(const io::Json& rollout, double kl) {
     if (config_.guard_max_kl > 0.0 && kl > config_.guard_max_kl) {
       state_.stopped_by_guard = true;
+      if (progress_) progress_->finish();
       std::cerr << "empo: collapse guard: KL to the starting policy " << kl << " > budget "
                 << config_.guard_max_kl << "; stopping at step " << state_.step << "\n";
       return;
@@ -540,10 +550,41 @@ class Run {
                             rollout["reward"].get<double>(), config_);
     if (state_.guard_strikes >= config_.guard_patience) {
       state_.stopped_by_guard = true;
+      if (progress_) progress_->finish();
       std::cerr << "empo: collapse guard: normalised semantic entropy < "
                 << config_.guard_entropy_floor << " while reward > " << config_.guard_reward_ceiling
                 << " for " << config_.guard_patience << " rollouts; stopping at step "
                 << state_.step << "\n";
+    }
+  }
+
+  // RUN_DIR/completions.jsonl (rank 0, its own questions): the first num_completions_to_print
+  // drawn questions of the rollout that `step` trains on, with the advantages the update uses
+  // (0 for a question the filters kept out).
+  void log_completions(const std::vector<Group>& drawn, const std::vector<double>& advantages,
+                       long step) const {
+    if (!group_.is_main() || !config_.log_completions ||
+        !(step % config_.logging_steps == 0 || step == total_steps_))
+      return;
+    const size_t G = static_cast<size_t>(config_.num_generations);
+    const size_t count = config_.num_completions_to_print > 0
+                             ? std::min<size_t>(drawn.size(), config_.num_completions_to_print)
+                             : drawn.size();
+    size_t kept = 0;  // rollout.kept starts with drawn's trainable groups, in order
+    for (size_t q = 0; q < count; ++q) {
+      const Group& group = drawn[q];
+      log::QuestionCompletions entry{step,
+                                     group.question.text,
+                                     group.texts,
+                                     group.score.answers,
+                                     group.score.clustering.cluster_ids,
+                                     group.score.rewards,
+                                     std::vector<double>(G, 0.0),
+                                     golden_answers(group.question, reward_settings_.answer),
+                                     group.score.correct};
+      if (trainable(group, config_))
+        std::copy_n(advantages.begin() + (kept++) * G, G, entry.advantages.begin());
+      completions_log_.write(entry);
     }
   }
 
@@ -560,26 +601,8 @@ class Run {
     if (state_.step % config_.logging_steps == 0 || state_.step == total_steps_ ||
         state_.nonfinite_in_row > 0)
       append_metrics(metrics);
-    if (!hooks.quiet) print_progress(metrics);
+    if (progress_) progress_->update(state_.step, log::training_fields(metrics));
     if (hooks.on_step) hooks.on_step(state_.step, metrics);
-  }
-
-  void print_progress(const io::Json& metrics) const {
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "step %ld/%ld  reward %.3f  H %.3f  len %.1f  loss %+.4f  lr %.2e", state_.step,
-                  total_steps_, metrics["reward"].get<double>(),
-                  metrics["empo/semantic_entropy"].get<double>(),
-                  metrics["completions/mean_length"].get<double>(),
-                  metrics["loss"].is_number() ? metrics["loss"].get<double>() : NAN,
-                  metrics["learning_rate"].get<double>());
-    std::string text = line;
-    if (metrics.contains("monitor/accuracy"))
-      text += "  acc " + std::to_string(metrics["monitor/accuracy"].get<double>()).substr(0, 5);
-    if (isatty(STDERR_FILENO))
-      std::cerr << "\r" << text << "\033[K" << std::flush;
-    else
-      std::cerr << text << "\n";
   }
 
   void write_checkpoint_files(const std::string& folder) {
@@ -619,7 +642,8 @@ class Run {
   dist::Group group_;
   std::string run_dir_;
   io::CheckpointStore store_;
-  log::MetricsLog metrics_log_;  // rank 0 writes it
+  log::MetricsLog metrics_log_;          // rank 0 writes it
+  log::CompletionsLog completions_log_;  // rank 0: RUN_DIR/completions.jsonl
   at::Device device_;
   at::ScalarType dtype_;
   std::vector<data::SkippedLine> skipped_lines_;  // train_file lines skipped (skip_bad_lines)
@@ -636,6 +660,7 @@ class Run {
   long warmup_steps_ = 0;
   RunState state_;
   std::unique_ptr<log::TensorBoardWriter> tensorboard_;  // rank 0: RUN_DIR/tensorboard
+  std::unique_ptr<log::ProgressMeter> progress_;         // rank 0 unless hooks.quiet
   std::vector<eval::Benchmark> benchmarks_;              // eval_files
   double time_generate_ = 0;
   double time_reward_ = 0;
