@@ -35,23 +35,24 @@ int64_t status_kib(const char* field) {
   return -1;
 }
 
-// An activation-heavy shape: many positions, small weights (hidden 256, 4 layers, GQA 8/2).
-model::ModelConfig bench_config() {
+// An activation-heavy shape: many positions, small weights (hidden 256, GQA 8/2).
+model::ModelConfig bench_config(int64_t layers) {
   auto json = nlohmann::json::parse(R"({
     "model_type": "qwen2", "vocab_size": 512, "hidden_size": 256, "intermediate_size": 1024,
-    "num_hidden_layers": 4, "num_attention_heads": 8, "num_key_value_heads": 2,
+    "num_hidden_layers": 0, "num_attention_heads": 8, "num_key_value_heads": 2,
     "max_position_embeddings": 4096, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
     "tie_word_embeddings": true, "torch_dtype": "float32"})");
+  json["num_hidden_layers"] = layers;
   return model::parse_model_config(json, "memory_bench");
 }
 
 // The child: one step, prints "<peak step bytes> <seconds>".
-int run_child(const std::string& attn, bool checkpointing, int64_t T) {
+int run_child(const std::string& attn, bool checkpointing, int64_t T, int64_t layers) {
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   model::init_runtime(1);
   model::LoadOptions options;
   options.attn_implementation = model::parse_attn_implementation(attn, "--child");
-  auto model = model::random_model(bench_config(), 0, options);
+  auto model = model::random_model(bench_config(layers), 0, options);
   model.gradient_checkpointing = checkpointing;
   for (auto& parameter : model::parameters(model)) parameter.requires_grad_(true);
   const int64_t B = 1;
@@ -77,11 +78,11 @@ int run_child(const std::string& attn, bool checkpointing, int64_t T) {
 std::string self_path;
 
 void BM_TrainingStepPeakMemory(benchmark::State& state, const char* attn, bool checkpointing) {
-  const int64_t T = state.range(0);
+  const int64_t T = state.range(0), layers = state.range(1);
   double bytes = 0, seconds = 0;
   for (auto _ : state) {
     std::string command = self_path + " --child " + attn + " " + (checkpointing ? "1" : "0") + " " +
-                          std::to_string(T);
+                          std::to_string(T) + " " + std::to_string(layers);
     FILE* pipe = popen(command.c_str(), "r");
     if (!pipe || std::fscanf(pipe, "%lf %lf", &bytes, &seconds) != 2) {
       state.SkipWithError("child failed");
@@ -96,34 +97,38 @@ void BM_TrainingStepPeakMemory(benchmark::State& state, const char* attn, bool c
 
 }  // namespace
 
+// {T, layers}; the 16-layer runs show checkpointing's share falling as depth grows.
 BENCHMARK_CAPTURE(BM_TrainingStepPeakMemory, eager, "eager", false)
-    ->Arg(512)
-    ->Arg(1024)
-    ->Arg(2048)
+    ->Args({512, 4})
+    ->Args({1024, 4})
+    ->Args({2048, 4})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 BENCHMARK_CAPTURE(BM_TrainingStepPeakMemory, sdpa, "sdpa", false)
-    ->Arg(512)
-    ->Arg(1024)
-    ->Arg(2048)
+    ->Args({512, 4})
+    ->Args({1024, 4})
+    ->Args({2048, 4})
+    ->Args({2048, 16})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 BENCHMARK_CAPTURE(BM_TrainingStepPeakMemory, eager_checkpointing, "eager", true)
-    ->Arg(512)
-    ->Arg(1024)
-    ->Arg(2048)
+    ->Args({512, 4})
+    ->Args({1024, 4})
+    ->Args({2048, 4})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 BENCHMARK_CAPTURE(BM_TrainingStepPeakMemory, sdpa_checkpointing, "sdpa", true)
-    ->Arg(512)
-    ->Arg(1024)
-    ->Arg(2048)
+    ->Args({512, 4})
+    ->Args({1024, 4})
+    ->Args({2048, 4})
+    ->Args({2048, 16})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 
 int main(int argc, char** argv) {
-  if (argc == 5 && std::string(argv[1]) == "--child")
-    return run_child(argv[2], std::string(argv[3]) == "1", std::stoll(argv[4]));
+  if (argc == 6 && std::string(argv[1]) == "--child")
+    return run_child(argv[2], std::string(argv[3]) == "1", std::stoll(argv[4]),
+                     std::stoll(argv[5]));
   self_path = "/proc/" + std::to_string(getpid()) + "/exe";
   self_path = std::filesystem::read_symlink(self_path).string();
   benchmark::Initialize(&argc, argv);
