@@ -10,7 +10,8 @@ ASAN_STAGES ?= io log text reward data eval
 empty :=
 space := $(empty) $(empty)
 
-.PHONY: deps configure build test demo bench format format-check clean fuzz test-asan
+.PHONY: deps configure build test demo bench format format-check clean fuzz test-asan \
+        build-torch2 test-torch2
 
 deps:
 	@bash scripts/deps.sh
@@ -30,6 +31,23 @@ test: build
 demo: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target empo
 	$(BUILD_DIR)/empo demo
+
+# The GPU build: the same sources against the PyPI torch wheel's libtorch 2.x (CUDA compiled
+# in; without a GPU it runs, and is tested, on CPU). Needs `pip install torch` and the CUDA
+# toolkit. The torch folder itself goes first in CMAKE_PREFIX_PATH, so that CMake's library
+# search finds the wheel's libtorch before a system one.
+TORCH2_BUILD_DIR ?= build-torch2
+CUDA_HOME ?= /usr/local/cuda
+TORCH2_PREFIX = $(shell python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)
+TORCH2_FLAGS = -DCMAKE_PREFIX_PATH=$(TORCH2_PREFIX) -DCUDAToolkit_ROOT=$(CUDA_HOME) \
+               -DCMAKE_CUDA_COMPILER=$(CUDA_HOME)/bin/nvcc
+
+build-torch2:
+	@test -n "$(TORCH2_PREFIX)" || { echo "python3 cannot import torch: pip install torch" >&2; exit 1; }
+	$(MAKE) build BUILD_DIR=$(TORCH2_BUILD_DIR) CMAKE_FLAGS="$(TORCH2_FLAGS) $(CMAKE_FLAGS)"
+
+test-torch2: build-torch2
+	cd $(TORCH2_BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b; done

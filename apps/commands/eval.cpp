@@ -28,7 +28,7 @@ struct EvalOptions {
   std::string chat_format = "auto";
   std::string answer_extraction = "boxed";
   std::string equivalence = "math";
-  std::string device = "auto", dtype = "auto";
+  std::string device = "auto", dtype = "auto", attn_implementation = "auto";
   bool no_greedy = false;
 };
 
@@ -66,8 +66,10 @@ void run_eval(const EvalOptions& options) {
   std::vector<eval::Benchmark> benchmarks;
   for (const auto& path : options.data) benchmarks.push_back(eval::load_benchmark(path));
   auto device = model::parse_device(options.device);
-  auto policy =
-      generate::load_policy(options.model, {model::compute_dtype(options.dtype, device), device});
+  auto policy = generate::load_policy(
+      options.model,
+      {model::compute_dtype(options.dtype, device), device,
+       model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")});
   std::vector<eval::BenchmarkRecords> records;
   if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir);
   for (const auto& benchmark : benchmarks) {
@@ -124,6 +126,8 @@ void add_eval(CLI::App& app) {
       ->check(CLI::IsMember({"math", "exact"}));
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
   command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");
+  command->add_option("--attn-implementation", options->attn_implementation,
+                      "sdpa | eager | auto (sdpa where libtorch has fused kernels)");
   command->callback([options] { run_eval(*options); });
 }
 

@@ -14,7 +14,7 @@
 namespace {
 
 struct GenerateOptions {
-  std::string model, input, output, device = "auto", dtype = "auto";
+  std::string model, input, output, device = "auto", dtype = "auto", attn_implementation = "auto";
   int64_t n = 1, max_new_tokens = 256, top_k = 0, batch_size = 8;
   double temperature = 1.0, top_p = 1.0, min_p = 0.0;
   bool greedy = false;
@@ -72,7 +72,9 @@ void run_generate(const GenerateOptions& options) {
   using namespace empo;
   model::init_runtime();
   auto device = model::parse_device(options.device);
-  model::LoadOptions load{model::compute_dtype(options.dtype, device), device};
+  model::LoadOptions load{
+      model::compute_dtype(options.dtype, device), device,
+      model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")};
   std::optional<generate::Policy> policy;
   model::Model plain;
   const bool has_tokenizer = std::filesystem::exists(options.model + "/tokenizer.json");
@@ -150,6 +152,8 @@ void add_generate(CLI::App& app) {
   command->add_option("--stop", options->stop, "stop string (repeatable); the completion keeps it");
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
   command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");
+  command->add_option("--attn-implementation", options->attn_implementation,
+                      "sdpa | eager | auto (sdpa where libtorch has fused kernels)");
   command->callback([options] { run_generate(*options); });
 }
 

@@ -18,6 +18,7 @@ struct ScoreOptions {
   std::string output;
   std::string device = "auto";
   std::string dtype = "auto";
+  std::string attn_implementation = "auto";
   int batch_size = 8;
 };
 
@@ -52,8 +53,10 @@ void run_score(const ScoreOptions& options) {
   using namespace empo;
   model::init_runtime();
   auto device = model::parse_device(options.device);
-  auto loaded =
-      model::load_model(options.model, {model::compute_dtype(options.dtype, device), device});
+  auto loaded = model::load_model(
+      options.model,
+      {model::compute_dtype(options.dtype, device), device,
+       model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")});
   std::optional<text::Tokenizer> tokenizer;
   if (std::filesystem::exists(options.model + "/tokenizer.json"))
     tokenizer = text::Tokenizer::load(options.model);
@@ -76,6 +79,8 @@ void add_score(CLI::App& app) {
   command->add_option("--output", options->output, "output JSONL")->required();
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
   command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");
+  command->add_option("--attn-implementation", options->attn_implementation,
+                      "sdpa | eager | auto (sdpa where libtorch has fused kernels)");
   command->add_option("--batch-size", options->batch_size, "sequences per forward pass")
       ->check(CLI::PositiveNumber);
   command->callback([options] { run_score(*options); });

@@ -22,6 +22,8 @@ struct SftOptions {
   std::string data;
   std::string lr_scheduler = "constant_with_warmup";
   std::string device = "cpu";
+  std::string attn_implementation = "auto";
+  bool gradient_checkpointing = false;
   empo::rl::SftSettings settings;
   double direct_fraction = 0.0;
   empo::rl::AdditionEvalSettings evaluation;
@@ -62,7 +64,11 @@ void run_sft(SftOptions options) {
   model::init_runtime(options.threads);
   auto device = model::parse_device(options.device);
 
-  auto loaded = model::load_model(options.model, {at::kFloat, device});
+  auto loaded = model::load_model(
+      options.model,
+      {at::kFloat, device,
+       model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")});
+  loaded.gradient_checkpointing = options.gradient_checkpointing;
   auto tokenizer = text::Tokenizer::load(options.model);
   if (static_cast<int64_t>(tokenizer.vocab_size()) > loaded.config.vocab_size)
     throw InputError(options.model + ": the tokenizer has " +
@@ -154,6 +160,10 @@ void add_sft(CLI::App& app) {
                    "addition: test questions and sampling seed")
       ->capture_default_str();
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto")->capture_default_str();
+  command->add_option("--attn-implementation", options->attn_implementation,
+                      "sdpa | eager | auto (sdpa where libtorch has fused kernels)");
+  command->add_flag("--gradient-checkpointing", options->gradient_checkpointing,
+                    "recompute each decoder layer in backward instead of keeping its activations");
   command
       ->add_option("--threads", options->threads,
                    "intra-op threads (0: $EMPO_THREADS, else every core)")

@@ -23,11 +23,11 @@ std::vector<std::vector<int64_t>> golden_prompts(std::map<std::string, at::Tenso
 
 }  // namespace
 
-class GreedyGolden : public ::testing::TestWithParam<std::string> {};
+class GreedyGolden : public ::testing::TestWithParam<test::GoldenCase> {};
 
 TEST_P(GreedyGolden, MatchesTransformersExactly) {
-  auto model = model::load_model(test::fixture(GetParam() + "-tiny"));
-  auto goldens = test::load_goldens(GetParam());
+  auto model = test::load_golden_model(GetParam());
+  auto goldens = test::load_goldens(GetParam().family);
   auto expected = goldens["greedy.new_tokens"];  // (B, 24)
   GenerationConfig config;
   config.max_new_tokens = expected.size(1);
@@ -45,7 +45,8 @@ TEST_P(GreedyGolden, MatchesTransformersExactly) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, GreedyGolden, ::testing::Values("qwen2", "qwen3"));
+INSTANTIATE_TEST_SUITE_P(Families, GreedyGolden, ::testing::ValuesIn(test::golden_cases()),
+                         test::golden_case_name<::testing::TestParamInfo<test::GoldenCase>>);
 
 TEST(Engine, SampleDoesNotDependOnTheBatchAroundIt) {
   auto model = model::load_model(test::fixture("qwen2-tiny"));

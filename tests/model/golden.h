@@ -4,11 +4,38 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "empo/model/weights.h"
 #include "test_support.h"
 
 namespace empo::test {
+
+// Every golden test runs once per family and attention implementation.
+struct GoldenCase {
+  std::string family;  // qwen2 | qwen3
+  model::AttnImplementation attn_implementation;
+};
+
+inline std::vector<GoldenCase> golden_cases() {
+  std::vector<GoldenCase> cases;
+  for (const char* family : {"qwen2", "qwen3"})
+    for (auto attn : {model::AttnImplementation::sdpa, model::AttnImplementation::eager})
+      cases.push_back({family, attn});
+  return cases;
+}
+
+// gtest's name for a case: "qwen2_sdpa".
+template <class ParamInfo>
+std::string golden_case_name(const ParamInfo& info) {
+  return info.param.family + "_" + model::to_string(info.param.attn_implementation);
+}
+
+inline model::Model load_golden_model(const GoldenCase& golden, const std::string& subfolder = "") {
+  model::LoadOptions options;
+  options.attn_implementation = golden.attn_implementation;
+  return model::load_model(fixture(golden.family + "-tiny" + subfolder), options);
+}
 
 inline std::map<std::string, at::Tensor> load_goldens(const std::string& family) {
   return model::load_tensor_file(fixture(family + "-tiny/goldens.safetensors"));

@@ -22,11 +22,11 @@ at::Tensor completion_logprobs(const Model& model, const std::map<std::string, a
       .view({B, completion});
 }
 
-class PolicyGradientGolden : public ::testing::TestWithParam<std::string> {};
+class PolicyGradientGolden : public ::testing::TestWithParam<test::GoldenCase> {};
 
 TEST_P(PolicyGradientGolden, LogprobsLossAndEveryGradient) {
-  auto model = load_model(test::fixture(GetParam() + "-tiny"));
-  auto goldens = test::load_goldens(GetParam());
+  auto model = test::load_golden_model(GetParam());
+  auto goldens = test::load_goldens(GetParam().family);
   for (auto& parameter : parameters(model)) parameter.requires_grad_(true);
   // A chunk smaller than the row count exercises the chunked forward and backward.
   auto logprobs = completion_logprobs(model, goldens, /*chunk_rows=*/7);
@@ -71,6 +71,7 @@ TEST(TokenLogprobs, MatchesDenseLogSoftmaxAtTemperature) {
   EXPECT_TRUE(at::allclose(statistics.entropy, -(log_p.exp() * log_p).sum(1), 1e-5, 1e-6));
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, PolicyGradientGolden, ::testing::Values("qwen2", "qwen3"));
+INSTANTIATE_TEST_SUITE_P(Families, PolicyGradientGolden, ::testing::ValuesIn(test::golden_cases()),
+                         test::golden_case_name<::testing::TestParamInfo<test::GoldenCase>>);
 
 }  // namespace empo::model

@@ -2,15 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "golden.h"
 
 namespace empo::model {
 
-class TransformerGolden : public ::testing::TestWithParam<std::string> {
+class TransformerGolden : public ::testing::TestWithParam<test::GoldenCase> {
  protected:
   void SetUp() override {
-    model = load_model(test::fixture(GetParam() + "-tiny"));
-    goldens = test::load_goldens(GetParam());
+    model = test::load_golden_model(GetParam());
+    goldens = test::load_goldens(GetParam().family);
   }
   Model model;
   std::map<std::string, at::Tensor> goldens;
@@ -65,7 +67,7 @@ TEST_P(TransformerGolden, CachedDecodingMatchesFullRecompute) {
 }
 
 TEST_P(TransformerGolden, Bfloat16CheckpointLoadsIntoFloat32) {
-  auto bf16 = load_model(test::fixture(GetParam() + "-tiny/bf16"));
+  auto bf16 = test::load_golden_model(GetParam(), "/bf16");
   EXPECT_EQ(bf16.weights.embed_tokens.scalar_type(), at::kFloat);
   // Same weights up to bf16 rounding: the f32 weights rounded to bf16 equal the loaded ones.
   auto rounded = model.weights.layers[0].q_proj.to(at::kBFloat16).to(at::kFloat);
@@ -78,7 +80,63 @@ TEST_P(TransformerGolden, Bfloat16CheckpointLoadsIntoFloat32) {
   EXPECT_LE(error, 0.05 * reference.abs().max().item<double>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, TransformerGolden, ::testing::Values("qwen2", "qwen3"));
+namespace {
+
+// Nodes of the autograd graph that produced `root`.
+size_t graph_nodes(const at::Tensor& root) {
+  std::vector<torch::autograd::Node*> stack{root.grad_fn().get()};
+  std::set<torch::autograd::Node*> seen;
+  while (!stack.empty()) {
+    auto* node = stack.back();
+    stack.pop_back();
+    if (!node || !seen.insert(node).second) continue;
+    for (const auto& edge : node->next_edges()) stack.push_back(edge.function.get());
+  }
+  return seen.size();
+}
+
+}  // namespace
+
+TEST_P(TransformerGolden, GradientCheckpointingKeepsLossAndGradients) {
+  auto mask = goldens["right_pad.attention_mask"];
+  auto ids = goldens["right_pad.input_ids"];
+  auto batch = make_batch(ids, mask);
+  const int64_t T = ids.size(1);
+  struct Run {
+    double loss = 0;
+    size_t nodes = 0;
+    std::vector<at::Tensor> grads;
+  };
+  auto run = [&](bool checkpointing) {
+    auto trained = clone_model(model);
+    trained.gradient_checkpointing = checkpointing;
+    for (auto& parameter : parameters(trained)) parameter.requires_grad_(true);
+    auto logits = at::linear(forward_hidden(trained, batch), trained.weights.lm_head);  // (B,T,V)
+    auto next = ids.narrow(1, 1, T - 1).unsqueeze(-1);                                  // (B,T-1,1)
+    auto logprobs = at::log_softmax(logits.narrow(1, 0, T - 1), -1).gather(-1, next).squeeze(-1);
+    auto weight = mask.narrow(1, 1, T - 1).to(at::kFloat);  // (B, T-1): real targets only
+    auto loss = -(logprobs * weight).sum() / weight.sum();
+    Run result{loss.item<double>(), graph_nodes(loss), {}};
+    loss.backward();
+    for_each_parameter(trained.weights, trained.config, [&](const std::string&, at::Tensor& p) {
+      result.grads.push_back(p.grad());
+    });
+    return result;
+  };
+  auto plain = run(false);
+  auto checkpointed = run(true);
+  EXPECT_NEAR(checkpointed.loss, plain.loss, 1e-5);
+  ASSERT_EQ(checkpointed.grads.size(), plain.grads.size());
+  for (size_t i = 0; i < plain.grads.size(); ++i) {
+    ASSERT_TRUE(checkpointed.grads[i].defined()) << i;
+    EXPECT_LE((checkpointed.grads[i] - plain.grads[i]).abs().max().item<double>(), 1e-5) << i;
+  }
+  // Each decoder layer is one node of the graph, its inside recomputed in backward.
+  EXPECT_LT(checkpointed.nodes * 2, plain.nodes);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, TransformerGolden, ::testing::ValuesIn(test::golden_cases()),
+                         test::golden_case_name<::testing::TestParamInfo<test::GoldenCase>>);
 
 }  // namespace empo::model
 

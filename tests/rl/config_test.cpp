@@ -69,6 +69,8 @@ TEST(Config, ReadsEveryKindOfValue) {
                                         "scale_rewards: none\n"
                                         "chat_format: auto\n"
                                         "dtype: bfloat16\n"
+                                        "attn_implementation: eager\n"
+                                        "gradient_checkpointing: true\n"
                                         "entropy_band: [0.1, 0.9]\n"
                                         "eval_files: [a.jsonl, b.jsonl]\n"
                                         "answer_extraction: boxed\n"
@@ -86,6 +88,8 @@ TEST(Config, ReadsEveryKindOfValue) {
   EXPECT_EQ(config.scale_rewards, ScaleRewards::none);
   EXPECT_EQ(config.chat_format, ChatFormat::automatic);
   EXPECT_EQ(config.dtype, Dtype::bfloat16);
+  EXPECT_EQ(config.attn_implementation, model::AttnImplementation::eager);
+  EXPECT_TRUE(config.gradient_checkpointing);
   EXPECT_EQ(config.entropy_band, (EntropyBand{0.1, 0.9}));
   EXPECT_EQ(config.eval_files, (std::vector<std::string>{"a.jsonl", "b.jsonl"}));
   EXPECT_EQ(config.answer_extraction, AnswerExtraction::boxed);
@@ -156,7 +160,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"eval_files: {a: 1}", "eval_files", "expected a list"},
         BadValue{"answer_fallbacks: [regex]", "answer_fallbacks",
                  "answer_is | answer_colon | last_number"},
-        BadValue{"answer_extraction: the_answer_is", "answer_extraction", "boxed | hash_dollar"}));
+        BadValue{"answer_extraction: the_answer_is", "answer_extraction", "boxed | hash_dollar"},
+        BadValue{"attn_implementation: flash", "attn_implementation", "auto | sdpa | eager"},
+        BadValue{"gradient_checkpointing: sometimes", "gradient_checkpointing",
+                 "expected true or false"}));
 
 INSTANTIATE_TEST_SUITE_P(
     OutOfRange, BadValues,
@@ -273,6 +280,8 @@ TrainConfig unusual_config() {
   config.eval_files = {"a.jsonl", "b: c.jsonl", "[d].jsonl"};
   config.output_dir = "true";
   config.dtype = Dtype::float32;
+  config.attn_implementation = model::AttnImplementation::sdpa;
+  config.gradient_checkpointing = true;
   config.system_prompt = "Line one\nLine two with \\boxed{} and 'quotes' and \"double\"\t#";
   config.question_template = "- {question}: {question}";
   config.chat_format = ChatFormat::raw;

@@ -121,6 +121,22 @@ TEST(Sft, RunsAreAFunctionOfTheSeed) {
   EXPECT_NE(train(1, 2), train(2, 2));
 }
 
+TEST(Sft, GradientCheckpointingTrainsLikeWithout) {
+  auto train = [](bool checkpointing) {
+    auto model = tiny_model();
+    model.gradient_checkpointing = checkpointing;
+    SftSettings settings;
+    settings.steps = 4;
+    settings.batch_size = 4;
+    settings.warmup_steps = 1;
+    auto source = addition_batches({}, char_tokenizer(), 1, settings.batch_size);
+    return run_sft(model, settings, source, 15);
+  };
+  auto plain = train(false), checkpointed = train(true);
+  ASSERT_EQ(plain.size(), checkpointed.size());
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_NEAR(checkpointed[i], plain[i], 1e-5) << i;
+}
+
 TEST(Sft, AdditionStepsDrawFreshTrainQuestions) {
   AdditionSftData data;
   std::vector<bool> direct;

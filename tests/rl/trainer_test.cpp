@@ -149,6 +149,30 @@ TEST(Trainer, ResumeContinuesBitForBit) {
   EXPECT_EQ(metrics[3]["step"], 4);
 }
 
+TEST(Trainer, GradientCheckpointingTrainsLikeWithout) {
+  Workspace workspace;
+  const std::string extra = "max_steps: 2\nsave_steps: 0\nmicro_batch_size: 3\n";
+  auto plain = parse_config(workspace.yaml("plain", extra), "test");
+  auto checkpointed =
+      parse_config(workspace.yaml("checkpointed", extra), "test", {"gradient_checkpointing=true"});
+  train(plain, quiet());
+  train(checkpointed, quiet());
+  auto a = model::load_tensor_file(plain.output_dir + "/checkpoint-2/model.safetensors");
+  auto b = model::load_tensor_file(checkpointed.output_dir + "/checkpoint-2/model.safetensors");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a)
+    EXPECT_LE((tensor - b.at(name)).abs().max().item<double>(), 1e-5) << name;
+  auto metrics_a = read_metrics(plain.output_dir),
+       metrics_b = read_metrics(checkpointed.output_dir);
+  ASSERT_EQ(metrics_a.size(), 2u);
+  ASSERT_EQ(metrics_b.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_NEAR(metrics_b[i]["loss"].get<double>(), metrics_a[i]["loss"].get<double>(), 1e-5);
+    EXPECT_NEAR(metrics_b[i]["grad_norm"].get<double>(), metrics_a[i]["grad_norm"].get<double>(),
+                1e-5);
+  }
+}
+
 TEST(Trainer, EveryRewardAndLossRuns) {
   Workspace workspace;
   const std::vector<std::string> variants = {

@@ -22,14 +22,14 @@ int env_int(const char* name, int fallback) {
   return static_cast<int>(parsed);
 }
 
-std::shared_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store,
-                                               int rank, int world_size) {
+std::shared_ptr<compat::GlooBase> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int rank,
+                                             int world_size) {
   auto options = c10d::ProcessGroupGloo::Options::create();
   options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
   auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
   // Keep the intrusive pointer alive inside a shared_ptr so the header needs no c10d types.
-  return std::shared_ptr<c10d::ProcessGroup>(
-      group.get(), [group](c10d::ProcessGroup*) mutable { group.reset(); });
+  return std::shared_ptr<compat::GlooBase>(group.get(),
+                                           [group](compat::GlooBase*) mutable { group.reset(); });
 }
 
 void check_rank(int rank, int world_size) {
@@ -119,12 +119,13 @@ void all_reduce_gradients(const Group& group, const std::vector<at::Tensor>& par
   group.all_reduce_sum(buffer);
   int64_t offset = 0;
   for (const auto& parameter : parameters) {
+    auto& grad = const_cast<at::Tensor&>(parameter).mutable_grad();
+    // A float32 gradient of a bf16 parameter (rl::GradAccumulator) stays float32.
     auto slice = buffer[0]
                      .narrow(0, offset, parameter.numel())
                      .view(parameter.sizes())
-                     .to(parameter.scalar_type());
+                     .to(grad.defined() ? grad.scalar_type() : parameter.scalar_type());
     offset += parameter.numel();
-    auto& grad = const_cast<at::Tensor&>(parameter).mutable_grad();
     if (grad.defined())
       grad.copy_(slice);
     else

@@ -9,9 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace c10d {
-class ProcessGroup;
-}
+#include "empo/model/torch_compat.h"
 
 namespace empo::dist {
 
@@ -37,7 +35,7 @@ class Group {
  private:
   int rank_ = 0;
   int world_size_ = 1;
-  std::shared_ptr<c10d::ProcessGroup> group_;
+  std::shared_ptr<compat::GlooBase> group_;
 };
 
 // Sums the gradients of `parameters` over all ranks in one flat buffer (a parameter without a

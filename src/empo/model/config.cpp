@@ -145,6 +145,26 @@ ModelConfig parse_model_config(const Json& json, const std::string& source) {
   return config;
 }
 
+AttnImplementation parse_attn_implementation(const std::string& name, const std::string& where) {
+  if (name == "auto") return AttnImplementation::automatic;
+  if (name == "sdpa") return AttnImplementation::sdpa;
+  if (name == "eager") return AttnImplementation::eager;
+  throw InputError(where + ": attn_implementation \"" + name +
+                   "\" is not one of auto, sdpa, eager");
+}
+
+const char* to_string(AttnImplementation value) {
+  switch (value) {
+    case AttnImplementation::automatic:
+      return "auto";
+    case AttnImplementation::sdpa:
+      return "sdpa";
+    case AttnImplementation::eager:
+      return "eager";
+  }
+  return "auto";
+}
+
 ModelConfig load_model_config(const std::string& model_folder) {
   std::string path = (std::filesystem::path(model_folder) / "config.json").string();
   return parse_model_config(io::parse_json(io::read_file(path), path), path);

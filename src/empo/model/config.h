@@ -30,6 +30,14 @@ struct ModelConfig {
   nlohmann::json raw;  // the file as read, so a saved checkpoint keeps every field
 };
 
+// transformers' attn_implementation. sdpa: scaled_dot_product_attention (fused kernels on
+// libtorch 2.x, the math path on 1.13); eager: the reference path that materialises the scores;
+// automatic: sdpa where the linked libtorch has fused kernels, else eager.
+enum class AttnImplementation { automatic, sdpa, eager };
+// "auto" | "sdpa" | "eager"; InputError naming `where` otherwise.
+AttnImplementation parse_attn_implementation(const std::string& name, const std::string& where);
+const char* to_string(AttnImplementation value);
+
 // Throws InputError naming the file and the key for missing, mistyped or unsupported values.
 ModelConfig parse_model_config(const nlohmann::json& json, const std::string& source);
 ModelConfig load_model_config(const std::string& model_folder);

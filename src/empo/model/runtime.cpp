@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "empo/io/error.h"
+#include "empo/model/torch_compat.h"
 #include "empo/model/weights.h"
 
 namespace empo::model {
@@ -31,6 +32,15 @@ at::Device parse_device(const std::string& name) {
 at::ScalarType compute_dtype(const std::string& name, const at::Device& device) {
   if (name == "auto") return device.is_cuda() ? at::kBFloat16 : at::kFloat;
   return parse_dtype_name(name);
+}
+
+BuildInfo build_info() {
+  BuildInfo info;
+  info.torch_version = compat::torch_version();
+  info.cuda_compiled_in = compat::cuda_compiled_in();
+  info.gpus_visible = info.cuda_compiled_in ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+  info.fused_attention = compat::kFusedAttention;
+  return info;
 }
 
 }  // namespace empo::model

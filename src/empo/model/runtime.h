@@ -16,4 +16,13 @@ at::Device parse_device(const std::string& name);
 // float32 on CPU (bf16 matmul is ~20x slower there), bfloat16 on GPU, unless told otherwise.
 at::ScalarType compute_dtype(const std::string& name, const at::Device& device);
 
+// What this binary runs on (`empo version`).
+struct BuildInfo {
+  std::string torch_version;      // of the libtorch linked, e.g. "1.13.1" or "2.5.1"
+  bool cuda_compiled_in = false;  // libtorch_cuda linked: CUDA kernels available when a GPU is
+  int64_t gpus_visible = 0;       // CUDA devices this process sees now
+  bool fused_attention = false;   // scaled_dot_product_attention has fused kernels (2.x)
+};
+BuildInfo build_info();
+
 }  // namespace empo::model

@@ -1,6 +1,9 @@
 #include "empo/model/transformer.h"
 
+#include <functional>
 #include <limits>
+
+#include "empo/model/torch_compat.h"
 
 namespace empo::model {
 
@@ -56,10 +59,11 @@ at::Tensor attention_mask(const at::Tensor& key_mask, int64_t first_slot, int64_
   return (visible | own_slot.unsqueeze(0)).unsqueeze(1);
 }
 
-// Grouped-query attention without repeating keys/values: the H query heads are viewed as
-// Hkv groups of H/Hkv heads that share one key/value head.
-at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                     const at::Tensor& mask) {
+// The reference path (transformers' eager): grouped-query attention without repeating
+// keys/values, the H query heads viewed as Hkv groups of H/Hkv heads sharing one key/value
+// head. It materialises the (B, H, T, S) scores, and autograd keeps them for backward.
+at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& mask) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t Hkv = k.size(1), S = k.size(2), groups = H / Hkv;
   auto grouped_q = q.reshape({B, Hkv, groups * T, D});
@@ -71,8 +75,28 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   return out.view({B, H, T, D});
 }
 
+bool uses_sdpa(AttnImplementation implementation) {
+  return implementation == AttnImplementation::sdpa ||
+         (implementation == AttnImplementation::automatic && compat::kFusedAttention);
+}
+
+// What every layer's attention needs to know about visibility, built once per forward.
+// One tensor shared by all layers and heads, O(B T S); the scores sdpa avoids are O(B H T S)
+// per layer.
+struct Visibility {
+  at::Tensor mask;      // (B, 1, T, S) bool, for eager; undefined with sdpa
+  at::Tensor additive;  // (B, 1, T, S) 0 / -inf in the compute dtype, for sdpa
+};
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const Visibility& visibility) {
+  return visibility.additive.defined()
+             ? compat::scaled_dot_product_attention(q, k, v, visibility.additive)
+             : eager_attention(q, k, v, visibility.mask);
+}
+
 at::Tensor attention_block(const ModelConfig& config, const LayerWeights& layer,
-                           const at::Tensor& x, const Rotary& rotary, const at::Tensor& mask,
+                           const at::Tensor& x, const Rotary& rotary, const Visibility& visibility,
                            KVState* kv, size_t layer_index) {
   const int64_t B = x.size(0), T = x.size(1), D = config.head_dim;
   const int64_t H = config.num_attention_heads, Hkv = config.num_key_value_heads;
@@ -93,13 +117,89 @@ at::Tensor attention_block(const ModelConfig& config, const LayerWeights& layer,
     k = kv->keys[layer_index].narrow(2, 0, start + T);
     v = kv->values[layer_index].narrow(2, 0, start + T);
   }
-  auto out = attention(q, k, v, mask).transpose(1, 2).reshape({B, T, H * D});
+  auto out = attention(q, k, v, visibility).transpose(1, 2).reshape({B, T, H * D});
   return linear(out, layer.o_proj, layer.o_bias);
 }
 
 at::Tensor mlp_block(const LayerWeights& layer, const at::Tensor& x) {
   return at::linear(at::silu(at::linear(x, layer.gate_proj)) * at::linear(x, layer.up_proj),
                     layer.down_proj);
+}
+
+// One pre-norm decoder layer: x (B, T, C) -> (B, T, C).
+at::Tensor decoder_layer(const ModelConfig& config, const LayerWeights& layer, const at::Tensor& x,
+                         const Rotary& rotary, const Visibility& visibility, KVState* kv,
+                         size_t layer_index) {
+  auto h = x + attention_block(config, layer, rms_norm(x, layer.input_norm, config.rms_norm_eps),
+                               rotary, visibility, kv, layer_index);
+  return h + mlp_block(layer, rms_norm(h, layer.post_attention_norm, config.rms_norm_eps));
+}
+
+// Gradient checkpointing: the forward keeps only the layer's input; backward runs the layer
+// again with autograd on and differentiates that replay. The replay is held by the autograd
+// node (a capsule in its saved data), so it lives exactly as long as the graph does.
+struct LayerReplay : torch::CustomClassHolder {
+  std::function<at::Tensor(const at::Tensor&)> run;  // (B, T, C) -> (B, T, C)
+};
+
+struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer> {
+  // parameters: the layer's tensors, inputs of the node so their gradients are routed here.
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            at::TensorList parameters, c10::intrusive_ptr<LayerReplay> replay) {
+    std::vector<at::Tensor> saved{x};
+    saved.insert(saved.end(), parameters.begin(), parameters.end());
+    ctx->save_for_backward(saved);
+    ctx->saved_data["replay"] = at::IValue::make_capsule(replay);
+    return replay->run(x);  // autograd is off inside forward: nothing else is kept
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    auto saved = ctx->get_saved_variables();  // x, then the parameters
+    auto replay =
+        c10::static_intrusive_pointer_cast<LayerReplay>(ctx->saved_data["replay"].toCapsule());
+    const bool x_needs_grad = saved[0].requires_grad();
+    auto x = saved[0].detach().requires_grad_(x_needs_grad);
+    std::vector<at::Tensor> wrt;
+    std::vector<size_t> wrt_slot;  // index into `saved` of each entry of wrt
+    if (x_needs_grad) wrt.push_back(x), wrt_slot.push_back(0);
+    for (size_t i = 1; i < saved.size(); ++i)
+      if (saved[i].requires_grad()) wrt.push_back(saved[i]), wrt_slot.push_back(i);
+    // One entry per input of forward: x, each parameter, and the (non-tensor) replay.
+    torch::autograd::variable_list grads(saved.size() + 1);
+    if (wrt.empty()) return grads;
+    at::Tensor out;
+    {
+      at::AutoGradMode grad_on(true);
+      out = replay->run(x);
+    }
+    auto computed = torch::autograd::grad({out}, wrt, {grad_outputs[0]}, /*retain_graph=*/false,
+                                          /*create_graph=*/false, /*allow_unused=*/true);
+    for (size_t i = 0; i < wrt.size(); ++i) grads[wrt_slot[i]] = computed[i];
+    return grads;
+  }
+};
+
+std::vector<at::Tensor> layer_tensors(const LayerWeights& layer) {
+  std::vector<at::Tensor> tensors;
+  for (const auto* tensor :
+       {&layer.input_norm, &layer.q_proj, &layer.k_proj, &layer.v_proj, &layer.q_bias,
+        &layer.k_bias, &layer.v_bias, &layer.o_proj, &layer.o_bias, &layer.q_norm, &layer.k_norm,
+        &layer.post_attention_norm, &layer.gate_proj, &layer.up_proj, &layer.down_proj})
+    if (tensor->defined()) tensors.push_back(*tensor);
+  return tensors;
+}
+
+// `config` and `layer` must outlive the backward pass (they are the model's).
+at::Tensor checkpointed_decoder_layer(const ModelConfig& config, const LayerWeights& layer,
+                                      const at::Tensor& x, const Rotary& rotary,
+                                      const Visibility& visibility) {
+  auto replay = c10::make_intrusive<LayerReplay>();
+  replay->run = [&config, &layer, rotary, visibility](const at::Tensor& input) {
+    return decoder_layer(config, layer, input, rotary, visibility, nullptr, 0);
+  };
+  auto parameters = layer_tensors(layer);
+  return CheckpointedLayer::apply(x, at::TensorList(parameters), replay);
 }
 
 }  // namespace
@@ -120,12 +220,19 @@ at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState
   auto rotary =
       rotary_tables(batch.position_ids, config.head_dim, config.rope_theta, x.scalar_type());
   auto mask = attention_mask(batch.key_mask, first_slot, T);  // (B, 1, T, S)
+  Visibility visibility;
+  if (uses_sdpa(model.attn_implementation))
+    visibility.additive =
+        at::zeros(mask.sizes(), x.options())
+            .masked_fill_(mask.logical_not(), -std::numeric_limits<float>::infinity());
+  else
+    visibility.mask = mask;
+  const bool checkpoint = model.gradient_checkpointing && !kv && at::GradMode::is_enabled();
   if (hidden_states) hidden_states->push_back(x);
   for (size_t i = 0; i < weights.layers.size(); ++i) {
     const auto& layer = weights.layers[i];
-    x = x + attention_block(config, layer, rms_norm(x, layer.input_norm, config.rms_norm_eps),
-                            rotary, mask, kv, i);
-    x = x + mlp_block(layer, rms_norm(x, layer.post_attention_norm, config.rms_norm_eps));
+    x = checkpoint ? checkpointed_decoder_layer(config, layer, x, rotary, visibility)
+                   : decoder_layer(config, layer, x, rotary, visibility, kv, i);
     if (hidden_states && i + 1 < weights.layers.size()) hidden_states->push_back(x);
   }
   if (kv) kv->length += T;

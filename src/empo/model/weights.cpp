@@ -161,6 +161,7 @@ std::vector<at::Tensor> parameters(Model& model) {
 Model load_model(const std::string& folder, const LoadOptions& options) {
   Model model;
   model.config = load_model_config(folder);
+  model.attn_implementation = options.attn_implementation;
   auto store = io::TensorStore::open_folder(folder);
   at::NoGradGuard no_grad;
   for (auto& slot : parameter_slots(model.weights, model.config))
@@ -187,6 +188,7 @@ void save_model(const Model& model, const std::string& folder, at::ScalarType fi
 Model random_model(const ModelConfig& config, uint64_t seed, const LoadOptions& options) {
   Model model;
   model.config = config;
+  model.attn_implementation = options.attn_implementation;
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   at::NoGradGuard no_grad;
   for (auto& slot : parameter_slots(model.weights, model.config)) {
@@ -203,6 +205,7 @@ Model random_model(const ModelConfig& config, uint64_t seed, const LoadOptions& 
 Model clone_model(const Model& model) {
   Model copy;
   copy.config = model.config;
+  copy.attn_implementation = model.attn_implementation;
   auto source = parameter_slots(const_cast<Weights&>(model.weights), model.config);
   auto target = parameter_slots(copy.weights, copy.config);
   for (size_t i = 0; i < source.size(); ++i) *target[i].tensor = source[i].tensor->detach().clone();

@@ -34,6 +34,11 @@ struct Weights {
 struct Model {
   ModelConfig config;
   Weights weights;
+  // How forward passes run (not part of config.json).
+  AttnImplementation attn_implementation = AttnImplementation::automatic;
+  // Training only: keep each decoder layer's input and recompute the layer in backward
+  // (transformers' gradient_checkpointing), trading a second forward for the activations.
+  bool gradient_checkpointing = false;
 };
 
 // Visits every parameter once under its Hugging Face name (a tied lm_head is not visited
@@ -45,6 +50,7 @@ std::vector<at::Tensor> parameters(Model& model);
 struct LoadOptions {
   at::ScalarType dtype = at::kFloat;  // compute dtype (bf16 files become f32 on CPU)
   at::Device device = at::kCPU;
+  AttnImplementation attn_implementation = AttnImplementation::automatic;
 };
 
 // Reads config.json and the safetensors (single file or sharded). Missing, extra-shaped or

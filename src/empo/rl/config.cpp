@@ -58,6 +58,11 @@ const std::vector<EnumName<TruncatePrompts>> kTruncatePrompts = {{TruncatePrompt
 const std::vector<EnumName<Dtype>> kDtypes = {
     {Dtype::float32, "float32"}, {Dtype::bfloat16, "bfloat16"}, {Dtype::automatic, "auto"}};
 
+const std::vector<EnumName<model::AttnImplementation>> kAttnImplementations = {
+    {model::AttnImplementation::automatic, "auto"},
+    {model::AttnImplementation::sdpa, "sdpa"},
+    {model::AttnImplementation::eager, "eager"}};
+
 template <class E>
 const char* name_of(const std::vector<EnumName<E>>& table, E value) {
   for (const auto& entry : table)
@@ -423,6 +428,8 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       bool_key("overwrite_output_dir", &C::overwrite_output_dir),
       string_key("device", &C::device),
       enum_key("dtype", &C::dtype, kDtypes),
+      enum_key("attn_implementation", &C::attn_implementation, kAttnImplementations),
+      bool_key("gradient_checkpointing", &C::gradient_checkpointing),
       string_key("system_prompt", &C::system_prompt),
       question_template_key(),
       enum_key("chat_format", &C::chat_format, kChatFormats),

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "empo/data/prompt_source.h"
+#include "empo/model/config.h"
 
 namespace empo::rl {
 
@@ -54,6 +55,10 @@ struct TrainConfig {
   bool overwrite_output_dir = false;
   std::string device = "auto";  // cpu | cuda | cuda:N | auto (CUDA when available)
   Dtype dtype = Dtype::automatic;
+  // transformers' names: sdpa | eager | auto (sdpa where libtorch has fused kernels, i.e. 2.x).
+  model::AttnImplementation attn_implementation = model::AttnImplementation::automatic;
+  // Recompute each decoder layer in backward instead of keeping its activations (TRL's name).
+  bool gradient_checkpointing = false;
 
   // --- prompt
   std::string system_prompt = data::kAuthorsSystemPrompt;

@@ -26,6 +26,7 @@
 #include "empo/model/transformer.h"
 #include "empo/rl/advantage.h"
 #include "empo/rl/evaluate.h"
+#include "empo/rl/grad_accumulation.h"
 #include "empo/rl/optimizer.h"
 #include "empo/rl/policy_loss.h"
 #include "empo/rl/rewards.h"
@@ -94,20 +95,24 @@ class Run {
         dtype_(train_dtype(config_, device_)),
         source_(data::PromptSource::from_file(config_.train_file, config_.seed, true,
                                               config_.skip_bad_lines ? &skipped_lines_ : nullptr)),
-        policy_(generate::load_policy(weights_folder, {dtype_, device_})),
+        policy_(
+            generate::load_policy(weights_folder, {dtype_, device_, config_.attn_implementation})),
         equivalence_(make_equivalence()) {
     if (group_.is_main())
       for (const auto& skipped : skipped_lines_)
         std::cerr << "empo: skipping " << skipped.message << "\n";
+    policy_.model.gradient_checkpointing = config_.gradient_checkpointing;
     for (auto& parameter : model::parameters(policy_.model)) {
       parameter.requires_grad_(true);
       parameters_.push_back(parameter);
     }
+    accumulator_ = GradAccumulator(parameters_);
     optimizer_ = std::make_unique<AdamW>(
         parameters_, AdamWSettings{config_.adam_beta1, config_.adam_beta2, config_.adam_epsilon,
                                    config_.weight_decay});
     if (needs_reference())  // the frozen reference is always the starting model
-      reference_ = model::load_model(config_.model_name_or_path, {dtype_, device_});
+      reference_ = model::load_model(config_.model_name_or_path,
+                                     {dtype_, device_, config_.attn_implementation});
     reward_settings_ = {config_.reward, config_.empty_answer_reward, answer_config(config_)};
     prompt_settings_.system_prompt = config_.system_prompt;
     prompt_settings_.question_template = config_.question_template;
@@ -209,8 +214,8 @@ class Run {
       case Equivalence::exact:
         return exact_equivalence();
       case Equivalence::judge: {
-        judge_ = std::make_unique<generate::Policy>(
-            generate::load_policy(config_.judge_model, {dtype_, device_}));
+        judge_ = std::make_unique<generate::Policy>(generate::load_policy(
+            config_.judge_model, {dtype_, device_, config_.attn_implementation}));
         auto scorer = generate::yes_no_scorer(*judge_);
         auto judge = std::make_shared<reward::Judge>([scorer](const std::string& prompt) {
           auto [yes, no] = scorer(prompt);
@@ -475,6 +480,7 @@ class Run {
                       loss_normalizers(config_, global, local, micro.chunk, group_.world_size()));
       if (result.loss.requires_grad()) {
         result.loss.backward();
+        accumulator_.add_micro_batch();
         any_gradient = true;
       }
       loss_total += result.loss.detach().to(at::kDouble);
@@ -498,6 +504,7 @@ class Run {
     const bool gradient_everywhere = sums[3 + kLossStatistics] > 0;
     UpdateOutcome outcome;
     if (gradient_everywhere) {
+      accumulator_.finish();
       dist::all_reduce_gradients(group_, parameters_);
       outcome = guarded_step(*optimizer_, parameters_, loss, config_.max_grad_norm, lr);
       if (!outcome.applied) {
@@ -654,6 +661,7 @@ class Run {
   std::optional<model::Model> reference_;
   std::vector<at::Tensor> parameters_;
   std::unique_ptr<AdamW> optimizer_;
+  GradAccumulator accumulator_;  // float32 sums of bf16 gradients across micro-batches
   RewardSettings reward_settings_;
   generate::PromptSettings prompt_settings_;
   long total_steps_ = 0;
