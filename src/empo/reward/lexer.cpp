@@ -148,6 +148,16 @@ class Lexer {
     }
   }
 
+  // `alone`, or `with_equals` when the next character is '=' (consumed): "<" vs "<=".
+  void emit_unless_equals_follows(Tok alone, Tok with_equals) {
+    if (i_ < text_.size() && text_[i_] == '=') {
+      ++i_;
+      emit(with_equals);
+    } else {
+      emit(alone);
+    }
+  }
+
   void emit(Tok type, std::string text = "") {
     resolve_separator(type);
     Token token;
@@ -237,12 +247,7 @@ class Lexer {
         emit(Tok::divide);
         return;
       case '!':
-        if (i_ < text_.size() && text_[i_] == '=') {
-          ++i_;
-          emit(Tok::not_equal);
-        } else {
-          emit(Tok::factorial);
-        }
+        emit_unless_equals_follows(Tok::factorial, Tok::not_equal);
         return;
       case '%':
         emit(Tok::percent);
@@ -261,20 +266,10 @@ class Lexer {
         emit(Tok::equals);
         return;
       case '<':
-        if (i_ < text_.size() && text_[i_] == '=') {
-          ++i_;
-          emit(Tok::less_equal);
-        } else {
-          emit(Tok::less);
-        }
+        emit_unless_equals_follows(Tok::less, Tok::less_equal);
         return;
       case '>':
-        if (i_ < text_.size() && text_[i_] == '=') {
-          ++i_;
-          emit(Tok::greater_equal);
-        } else {
-          emit(Tok::greater);
-        }
+        emit_unless_equals_follows(Tok::greater, Tok::greater_equal);
         return;
       case '^':
         lex_superscript();
