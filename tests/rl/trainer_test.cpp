@@ -434,3 +434,24 @@ TEST(Trainer, DynamicSamplingDrawsReplacementGroups) {
 }
 
 }  // namespace empo::rl
+
+namespace empo::rl {
+
+TEST(Trainer, CheckpointsStayCompleteAfterTheResumedFromCheckpointRotatesAway) {
+  // A resumed run loads checkpoint-1; save_total_limit 1 removes it at the next save, and
+  // every later checkpoint must still carry the tokenizer (found by the SIGKILL test).
+  Workspace workspace;
+  auto config = parse_config(workspace.yaml("rotate",
+                                            "reward: token_entropy\nmax_steps: 1\nsave_steps: 1\n"
+                                            "save_total_limit: 1\n"),
+                             "test");
+  train(config, quiet());
+  resume(config.output_dir, {"max_steps=4"}, quiet());
+  auto last = latest_checkpoint(config.output_dir);
+  EXPECT_EQ(fs::path(last).filename(), "checkpoint-4");
+  EXPECT_FALSE(fs::exists(config.output_dir + "/checkpoint-1"));
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+    EXPECT_TRUE(fs::exists(last + "/" + name)) << name;
+}
+
+}  // namespace empo::rl

@@ -63,13 +63,19 @@ struct RunState {
   int nonfinite_in_row = 0;  // not saved: a checkpoint is only written after a good step
 };
 
-// Tokenizer and generation files that make a checkpoint a complete Hugging Face folder.
-void copy_model_side_files(const std::string& from, const fs::path& to) {
+// Tokenizer and generation files that make a checkpoint a complete Hugging Face folder, read
+// once when the run starts: the folder they came from (a resumed run's checkpoint) may be
+// rotated away before the next save.
+using SideFiles = std::vector<std::pair<std::string, std::string>>;  // (name, contents)
+
+SideFiles read_model_side_files(const std::string& folder) {
+  SideFiles files;
   for (const char* name : {"tokenizer.json", "tokenizer_config.json", "generation_config.json",
                            "special_tokens_map.json", "vocab.json", "merges.txt"}) {
-    fs::path source = fs::path(from) / name;
-    if (fs::exists(source)) fs::copy_file(source, to / name, fs::copy_options::overwrite_existing);
+    const fs::path source = fs::path(folder) / name;
+    if (fs::exists(source)) files.push_back({name, io::read_file(source.string())});
   }
+  return files;
 }
 
 io::Json finite_or_null(double value) {
@@ -95,6 +101,7 @@ class Run {
         dtype_(train_dtype(config_, device_)),
         source_(data::PromptSource::from_file(config_.train_file, config_.seed, true,
                                               config_.skip_bad_lines ? &skipped_lines_ : nullptr)),
+        side_files_(read_model_side_files(weights_folder)),
         policy_(
             generate::load_policy(weights_folder, {dtype_, device_, config_.attn_implementation})),
         equivalence_(make_equivalence()) {
@@ -614,7 +621,8 @@ class Run {
 
   void write_checkpoint_files(const std::string& folder) {
     model::save_model(policy_.model, folder, policy_.model.weights.embed_tokens.scalar_type());
-    copy_model_side_files(policy_.folder, folder);
+    for (const auto& [name, contents] : side_files_)
+      io::write_file_atomic((fs::path(folder) / name).string(), contents);
     model::save_tensor_file((fs::path(folder) / "optimizer.safetensors").string(),
                             optimizer_->state());
     io::Json state{{"step", state_.step},
@@ -655,6 +663,7 @@ class Run {
   at::ScalarType dtype_;
   std::vector<data::SkippedLine> skipped_lines_;  // train_file lines skipped (skip_bad_lines)
   data::PromptSource source_;
+  SideFiles side_files_;  // written into every checkpoint
   generate::Policy policy_;
   std::unique_ptr<generate::Policy> judge_;
   AnswerEquivalence equivalence_;
