@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -161,7 +162,7 @@ TEST(TrainFaults, NprocForwardsSignalsAndRanksDieWithTheLauncher) {
 TEST(TrainFaults, SigkillAtRandomMomentsResumesToTheSameBytes) {
   RunFolder setup;
   const std::string extra =
-      "max_steps: 10\nsave_steps: 1\nsave_total_limit: 2\n"
+      "max_steps: 16\nsave_steps: 1\nsave_total_limit: 2\n"
       "learning_rate: 0.003\nper_device_train_batch_size: 3\n";
   auto config = setup.config(extra);
   const std::string straight = setup.dir + "/straight", run = setup.dir + "/run";
@@ -177,16 +178,23 @@ TEST(TrainFaults, SigkillAtRandomMomentsResumesToTheSameBytes) {
         latest_step(run) >= 0 ? std::vector<std::string>{"train", "--resume", run}
                               : std::vector<std::string>{"train", "--config", config};
     const int pid = test::spawn_empo(arguments, setup.dir + "/log");
-    // Alternate: a random moment, or the moment a checkpoint is being written.
+    // Alternate: a random moment (0-40 ms after the run's next step is logged, so that the
+    // moment falls inside training whatever the machine's speed), or the moment a checkpoint
+    // is being written.
     const bool at_checkpoint = kills % 2 == 1;
-    std::uniform_real_distribution<double> delay(0.1, 1.5);
-    const auto kill_at = Clock::now() + std::chrono::duration<double>(delay(engine));
+    std::uniform_real_distribution<double> delay(0.0, 0.04);
+    const double extra = delay(engine);
+    const size_t lines_at_start = metrics_of(run).size();
+    std::optional<Clock::time_point> kill_at;
     int status = 0;
     bool exited = false;
     while (kills < 6 && !exited) {
       exited = waitpid(pid, &status, WNOHANG) == pid;
       if (exited) break;
-      if (at_checkpoint ? staging_exists(run) : Clock::now() >= kill_at) {
+      if (!at_checkpoint && !kill_at && metrics_of(run).size() > lines_at_start)
+        kill_at = Clock::now() +
+                  std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(extra));
+      if (at_checkpoint ? staging_exists(run) : (kill_at && Clock::now() >= *kill_at)) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         exited = true;
@@ -196,7 +204,8 @@ TEST(TrainFaults, SigkillAtRandomMomentsResumesToTheSameBytes) {
         }
         break;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (!at_checkpoint) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      // Polling for the staging folder does not sleep: a checkpoint is written in a few ms.
     }
     if (!exited) waitpid(pid, &status, 0);
     if (WIFEXITED(status)) {
@@ -207,12 +216,13 @@ TEST(TrainFaults, SigkillAtRandomMomentsResumesToTheSameBytes) {
   ASSERT_TRUE(finished);
   EXPECT_GE(kills, 5);
   EXPECT_GE(during_checkpoint, 2);
+  ASSERT_TRUE(fs::exists(straight + "/checkpoint-16/model.safetensors"));
   for (const char* file : {"model.safetensors", "optimizer.safetensors"})
-    EXPECT_EQ(test::read_text(run + "/checkpoint-10/" + file),
-              test::read_text(straight + "/checkpoint-10/" + file))
+    EXPECT_EQ(test::read_text(run + "/checkpoint-16/" + file),
+              test::read_text(straight + "/checkpoint-16/" + file))
         << file;
   auto metrics = metrics_of(run);
-  ASSERT_EQ(metrics.size(), 10u);
+  ASSERT_EQ(metrics.size(), 16u);
   for (size_t i = 0; i < metrics.size(); ++i) EXPECT_EQ(metrics[i]["step"], long(i + 1));
   EXPECT_FALSE(staging_exists(run));
 }
