@@ -112,6 +112,13 @@ std::string build_dir() {
   return std::filesystem::path(EMPO_BINARY).parent_path().string();
 }
 
+size_t count(const std::string& text, const std::string& pattern) {
+  size_t found = 0;
+  for (size_t at = text.find(pattern); at != std::string::npos; at = text.find(pattern, at + 1))
+    ++found;
+  return found;
+}
+
 void write_text(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::binary);
   out << contents;

@@ -30,6 +30,9 @@ std::string build_dir();
 int spawn_empo(const std::vector<std::string>& arguments, const std::string& log_path);
 int wait_empo(int pid, double timeout_seconds);
 
+// How many times `pattern` occurs in `text` (overlapping occurrences included).
+size_t count(const std::string& text, const std::string& pattern);
+
 void write_text(const std::string& path, const std::string& contents);
 // Every non-empty line of a JSONL file, parsed.
 std::vector<nlohmann::json> read_jsonl(const std::string& path);

@@ -11,12 +11,7 @@ namespace empo {
 
 namespace {
 
-size_t count(const std::string& text, const std::string& pattern) {
-  size_t found = 0;
-  for (size_t at = text.find(pattern); at != std::string::npos; at = text.find(pattern, at + 1))
-    ++found;
-  return found;
-}
+using test::count;
 
 size_t cards(const std::string& html) {
   return count(html, "<div class=\"sample\"") + count(html, "<div class=\"sample no-answer\"");

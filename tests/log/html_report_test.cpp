@@ -11,12 +11,7 @@ namespace empo::log {
 
 namespace {
 
-size_t count(const std::string& text, const std::string& pattern) {
-  size_t found = 0;
-  for (size_t at = text.find(pattern); at != std::string::npos; at = text.find(pattern, at + 1))
-    ++found;
-  return found;
-}
+using test::count;
 
 std::string metrics_line(int step, double reward, double entropy, int strikes) {
   io::Json line{{"step", step},
