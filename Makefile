@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 FUZZ_DIR ?= build-fuzz
-FUZZ_SECONDS ?= 60
+FUZZ_BUDGET ?= 60s
 ASAN_DIR ?= build-asan
 # The stages whose tests `make test-asan` builds and runs (all: + model generate rl dist cli).
 ASAN_STAGES ?= io log text reward data eval
@@ -21,8 +21,10 @@ $(BUILD_DIR)/CMakeCache.txt:
 
 configure: deps $(BUILD_DIR)/CMakeCache.txt
 
+# TARGETS="empo ...": build only those (bench/gpu/run.sh builds just what it runs).
+TARGETS ?=
 build: configure
-	cmake --build $(BUILD_DIR) -j $(JOBS)
+	cmake --build $(BUILD_DIR) -j $(JOBS) $(if $(TARGETS),--target $(TARGETS))
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
@@ -52,14 +54,15 @@ test-torch2: build-torch2
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b; done
 
-# libFuzzer targets (fuzz/*_fuzz.cpp, clang, ASan+UBSan) on the torch-free readers, each for
-# FUZZ_SECONDS from its seed corpus fuzz/corpus/<target>/; a finding fails.
+# libFuzzer targets (fuzz/*_fuzz.cpp, clang, ASan+UBSan) on the torch-free readers, each from
+# its seed corpus fuzz/corpus/<target>/ for FUZZ_BUDGET (60s, or e.g. 3000runs: seeded, the same
+# inputs on every machine); a finding fails.
 fuzz:
 	@bash scripts/deps.sh sanitizers
 	cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
 	  -DEMPO_FUZZ=ON -DEMPO_WERROR=OFF
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
-	bash fuzz/run.sh $(FUZZ_DIR)/fuzz $(FUZZ_SECONDS)
+	bash fuzz/run.sh $(FUZZ_DIR)/fuzz $(FUZZ_BUDGET)
 
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (UB is fatal). The build
 # runs the test binaries too (gtest_discover_tests), so the options apply to both.

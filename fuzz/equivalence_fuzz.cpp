@@ -2,7 +2,8 @@
 // Input: "a<TAB>b" (the layout of tests/fixtures/reward/equivalence_pairs.tsv); without a
 // tab, a is compared with itself. compare_answers never throws, is symmetric, and answers
 // with the same non-empty canonical key are equivalent. A verdict cut by the time bound
-// (bound_exceeded) is exempt from the checks, as the bound is wall-clock.
+// by a work bound (bound_exceeded) is exempt from the checks: the bound may cut one order and
+// not the other.
 #include "empo/reward/equivalence.h"
 #include "fuzz_support.h"
 

@@ -76,6 +76,24 @@ struct ExpansionSize {
 
 constexpr long double kSizeCap = 1e18L;
 
+// The integer power expand() multiplies out of base^exponent: all of an integer exponent, and
+// the whole part of the number in a sum, since x^(k+n) expands to x^k * x^n.
+long double integer_power_expanded(const ex& exponent) {
+  ex number;
+  if (is_exactly_a<numeric>(exponent)) {
+    number = exponent;
+  } else if (is_exactly_a<GiNaC::add>(exponent)) {
+    for (size_t i = 0; i < exponent.nops(); ++i) {
+      if (is_exactly_a<numeric>(exponent.op(i))) number = exponent.op(i);
+    }
+  }
+  if (!is_exactly_a<numeric>(number)) return 0;
+  const numeric& value = ex_to<numeric>(number);
+  if (!value.is_rational()) return 0;
+  if (is_exactly_a<numeric>(exponent) && !value.is_integer()) return 0;
+  return std::min<long double>(std::floor(std::fabs(value.to_double())), kSizeCap);
+}
+
 ExpansionSize expansion_size(const ex& expression) {
   ExpansionSize size;
   if (is_exactly_a<numeric>(expression)) {
@@ -95,9 +113,8 @@ ExpansionSize expansion_size(const ex& expression) {
     }
   } else if (is_exactly_a<GiNaC::power>(expression)) {
     size = expansion_size(expression.op(0));
-    const ex& exponent = expression.op(1);
-    if (is_exactly_a<numeric>(exponent) && ex_to<numeric>(exponent).is_integer()) {
-      long double n = std::fabs(ex_to<numeric>(exponent).to_double());
+    long double n = integer_power_expanded(expression.op(1));
+    if (n > 0) {
       long double k = size.terms;
       size.bits = n * (size.bits + std::log2(std::max<long double>(k, 1)));
       if (k > 1) {
