@@ -164,4 +164,34 @@ TEST(Safetensors, FailedWriteKeepsTheOldFile) {
   EXPECT_EQ(files, 1);
 }
 
+// A tensor without a host pointer is produced by its `write` when the writer reaches it: the
+// file is the same as if its bytes had been handed over up front.
+TEST(Safetensors, StreamedTensorsWriteTheSameFile) {
+  auto dir = test::temp_dir("st");
+  float a[2] = {1, 2};
+  float b[3] = {3, 4, 5};
+  write_safetensors(dir + "/direct.safetensors",
+                    {{"a", DType::F32, {2}, a, 8}, {"b", DType::F32, {3}, b, 12}});
+  int produced = 0;
+  TensorToWrite streamed{"b", DType::F32, {3}, nullptr, 12, [&](std::ostream& out) {
+                           ++produced;
+                           out.write(reinterpret_cast<const char*>(b), 12);
+                         }};
+  write_safetensors(dir + "/streamed.safetensors", {{"a", DType::F32, {2}, a, 8}, streamed});
+  EXPECT_EQ(produced, 1);
+  EXPECT_EQ(test::read_text(dir + "/streamed.safetensors"),
+            test::read_text(dir + "/direct.safetensors"));
+  // A producer that writes the wrong number of bytes fails, and the old file stays.
+  TensorToWrite short_by_four{
+      "b", DType::F32,
+      {3}, nullptr,
+      12,  [&](std::ostream& out) {
+                                out.write(reinterpret_cast<const char*>(b), 8); }};
+  EXPECT_THROW(write_safetensors(dir + "/streamed.safetensors",
+                                 {{"a", DType::F32, {2}, a, 8}, short_by_four}),
+               std::logic_error);
+  EXPECT_EQ(test::read_text(dir + "/streamed.safetensors"),
+            test::read_text(dir + "/direct.safetensors"));
+}
+
 }  // namespace empo::io

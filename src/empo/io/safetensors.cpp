@@ -283,8 +283,18 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
     for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((header_size >> (8 * i)) & 0xff);
     out.write(length, 8);
     out.write(header_text.data(), static_cast<std::streamsize>(header_text.size()));
-    for (const auto& tensor : tensors)
-      out.write(static_cast<const char*>(tensor.data), static_cast<std::streamsize>(tensor.nbytes));
+    for (const auto& tensor : tensors) {
+      const auto before = out.tellp();
+      if (tensor.data)
+        out.write(static_cast<const char*>(tensor.data),
+                  static_cast<std::streamsize>(tensor.nbytes));
+      else
+        tensor.write(out);
+      if (out && out.tellp() - before != static_cast<std::streamoff>(tensor.nbytes))
+        throw std::logic_error("write_safetensors: tensor \"" + tensor.name + "\" wrote " +
+                               std::to_string(out.tellp() - before) + " bytes, expected " +
+                               std::to_string(tensor.nbytes));
+    }
   });
 }
 

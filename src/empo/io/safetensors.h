@@ -7,8 +7,10 @@
 // {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}},
 // then the data section; offsets are relative to the data section.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -76,8 +78,11 @@ struct TensorToWrite {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
-  const void* data;
+  const void* data;  // nullptr: `write` produces the bytes when the writer reaches this tensor
   size_t nbytes;
+  // Writes exactly nbytes to the stream: lets a device tensor be copied to host one at a time,
+  // so a checkpoint never holds the whole state in host memory at once.
+  std::function<void(std::ostream&)> write = nullptr;
 };
 
 // Writes atomically (temp file, fsync, rename): an existing file is replaced only when the

@@ -1,6 +1,8 @@
 #include "empo/model/runtime.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "empo/io/error.h"
@@ -32,6 +34,18 @@ at::Device parse_device(const std::string& name) {
 at::ScalarType compute_dtype(const std::string& name, const at::Device& device) {
   if (name == "auto") return device.is_cuda() ? at::kBFloat16 : at::kFloat;
   return parse_dtype_name(name);
+}
+
+int64_t free_device_memory(const at::Device& device) {
+  if (device.is_cuda()) return compat::cuda_free_memory(device.index());
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
 }
 
 BuildInfo build_info() {

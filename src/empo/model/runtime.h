@@ -16,6 +16,10 @@ at::Device parse_device(const std::string& name);
 // float32 on CPU (bf16 matmul is ~20x slower there), bfloat16 on GPU, unless told otherwise.
 at::ScalarType compute_dtype(const std::string& name, const at::Device& device);
 
+// Bytes the device can still hand out: MemAvailable of /proc/meminfo on CPU, the driver's free
+// memory plus what torch's caching allocator holds unused on CUDA; 0 when it cannot be told.
+int64_t free_device_memory(const at::Device& device);
+
 // What this binary runs on (`empo version`).
 struct BuildInfo {
   std::string torch_version;      // of the libtorch linked, e.g. "1.13.1" or "2.5.1"

@@ -9,6 +9,11 @@
 
 #if TORCH_VERSION_MAJOR >= 2
 #include <ATen/detail/CUDAHooksInterface.h>
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && __has_include(<cuda_runtime_api.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <cuda_runtime_api.h>
+#define EMPO_CUDA_MEMORY_INFO 1
+#endif
 #endif
 
 namespace c10d {
@@ -63,6 +68,48 @@ inline bool cuda_compiled_in() {
   return at::detail::getCUDAHooks().isBuilt();
 #else
   return false;  // Debian's 1.13 is CPU-only
+#endif
+}
+
+// Free bytes on CUDA device `index` (-1: the current one): the driver's free memory plus what
+// torch's caching allocator has reserved but not handed out; 0 without CUDA.
+inline int64_t cuda_free_memory([[maybe_unused]] int index) {
+#ifdef EMPO_CUDA_MEMORY_INFO
+  if (!cuda_compiled_in() || at::detail::getCUDAHooks().getNumGPUs() == 0) return 0;
+  int device = index;
+  if (device < 0 && cudaGetDevice(&device) != cudaSuccess) return 0;
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess || cudaSetDevice(device) != cudaSuccess) return 0;
+  size_t free_bytes = 0, total_bytes = 0;
+  const bool known = cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess;
+  cudaSetDevice(previous);
+  if (!known) return 0;
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
+  const auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+  const int64_t unused = stats.reserved_bytes[kAll].current - stats.allocated_bytes[kAll].current;
+  return static_cast<int64_t>(free_bytes) + std::max<int64_t>(0, unused);
+#else
+  return 0;
+#endif
+}
+
+// Peak bytes torch's CUDA allocator handed out on `device` since the last reset; 0 off CUDA.
+inline int64_t cuda_peak_memory([[maybe_unused]] const at::Device& device) {
+#ifdef EMPO_CUDA_MEMORY_INFO
+  if (!device.is_cuda()) return 0;
+  const auto stats =
+      c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+  return stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
+      .peak;
+#else
+  return 0;
+#endif
+}
+
+inline void reset_cuda_peak_memory([[maybe_unused]] const at::Device& device) {
+#ifdef EMPO_CUDA_MEMORY_INFO
+  if (device.is_cuda())
+    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
 #endif
 }
 

@@ -99,15 +99,27 @@ at::Tensor view_tensor(const io::SafetensorsFile& file, const io::TensorInfo& in
 }
 
 // Host copies kept alive while their bytes are written.
+// Tensors already in host memory in the file's dtype are written from where they are; the rest
+// (device tensors, other dtypes) are converted one at a time as the writer reaches them.
 struct HostTensors {
-  std::vector<at::Tensor> keep_alive;
   std::vector<io::TensorToWrite> tensors;
   void add(const std::string& name, const at::Tensor& tensor, at::ScalarType dtype) {
-    auto host = tensor.detach().to(at::kCPU, dtype).contiguous();
-    keep_alive.push_back(host);
-    tensors.push_back({name, to_file_dtype(dtype),
-                       std::vector<int64_t>(host.sizes().begin(), host.sizes().end()),
-                       host.data_ptr(), static_cast<size_t>(host.numel() * host.element_size())});
+    at::Tensor source = tensor.detach();
+    const size_t nbytes = static_cast<size_t>(source.numel()) * c10::elementSize(dtype);
+    io::TensorToWrite entry{name, to_file_dtype(dtype),
+                            std::vector<int64_t>(source.sizes().begin(), source.sizes().end()),
+                            nullptr, nbytes};
+    if (source.device().is_cpu() && source.scalar_type() == dtype && source.is_contiguous()) {
+      entry.data = source.data_ptr();
+      entry.write = [source](std::ostream&) {};  // keeps the tensor alive until written
+    } else {
+      entry.write = [source, dtype](std::ostream& out) {
+        at::Tensor host = source.to(at::kCPU, dtype).contiguous();
+        out.write(static_cast<const char*>(host.data_ptr()),
+                  static_cast<std::streamsize>(host.numel() * host.element_size()));
+      };
+    }
+    tensors.push_back(std::move(entry));
   }
 };
 

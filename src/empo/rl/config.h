@@ -96,6 +96,10 @@ struct TrainConfig {
   int top_k = 0;       // 0: disabled
   double min_p = 0.0;  // 0: disabled
   long max_completion_length = 2048;
+  // Share of the device memory left free by the weights and optimizer state that the rollout
+  // engine may fill with keys/values (TRL's vllm_gpu_memory_utilization, verl's
+  // gpu_memory_utilization): a rollout batch whose cache would not fit is generated in parts.
+  double rollout_memory_fraction = 0.5;
 
   // --- optimizer (AdamW) and learning-rate schedule
   double learning_rate = 1e-6;
