@@ -8,6 +8,7 @@
 #include "empo/eval/metrics.h"
 #include "empo/io/error.h"
 #include "empo/log/progress.h"
+#include "empo/model/lora.h"
 #include "empo/model/runtime.h"
 #include "empo/rl/evaluate.h"
 
@@ -15,6 +16,7 @@ namespace {
 
 struct EvalOptions {
   std::string model;
+  std::string adapter;  // a LoRA adapter folder applied unmerged
   std::vector<std::string> data;
   std::string output_dir;
   std::string config;  // take prompt/extraction/equivalence from a training config
@@ -66,10 +68,12 @@ void run_eval(const EvalOptions& options) {
   std::vector<eval::Benchmark> benchmarks;
   for (const auto& path : options.data) benchmarks.push_back(eval::load_benchmark(path));
   auto device = model::parse_device(options.device);
-  auto policy = generate::load_policy(
-      options.model,
-      {model::compute_dtype(options.dtype, device), device,
-       model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")});
+  model::LoadOptions load{
+      model::compute_dtype(options.dtype, device), device,
+      model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")};
+  auto policy = generate::load_policy(options.model, load);
+  if (!options.adapter.empty())
+    policy.model.lora = model::load_lora_adapter(options.adapter, policy.model, load);
   std::vector<eval::BenchmarkRecords> records;
   if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir);
   for (const auto& benchmark : benchmarks) {
@@ -104,6 +108,8 @@ void add_eval(CLI::App& app) {
       "eval", "Greedy pass@1, avg@k and maj@k on benchmark JSONL files (verl or problem/answer)");
   command->add_option("--model", options->model, "Hugging Face model folder")->required();
   command->add_option("--data", options->data, "benchmark JSONL (repeatable)")->required();
+  command->add_option("--adapter", options->adapter,
+                      "a LoRA adapter folder (PEFT format) applied on top of --model, unmerged");
   command->add_option("--output-dir", options->output_dir, "per-question records + summary.json");
   command->add_option(
       "--config", options->config,

@@ -9,12 +9,14 @@
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
 #include "empo/log/progress.h"
+#include "empo/model/lora.h"
 #include "empo/model/runtime.h"
 
 namespace {
 
 struct GenerateOptions {
-  std::string model, input, output, device = "auto", dtype = "auto", attn_implementation = "auto";
+  std::string model, adapter, input, output, device = "auto", dtype = "auto",
+                                             attn_implementation = "auto";
   int64_t n = 1, max_new_tokens = 256, top_k = 0, batch_size = 8;
   double temperature = 1.0, top_p = 1.0, min_p = 0.0;
   bool greedy = false;
@@ -82,6 +84,10 @@ void run_generate(const GenerateOptions& options) {
     policy = generate::load_policy(options.model, load);
   else
     plain = model::load_model(options.model, load);
+  if (!options.adapter.empty()) {
+    auto& loaded = policy ? policy->model : plain;
+    loaded.lora = model::load_lora_adapter(options.adapter, loaded, load);
+  }
   const model::Model& weights = policy ? policy->model : plain;
   generate::PromptSettings settings;
   settings.system_prompt = options.system_prompt;
@@ -137,6 +143,8 @@ void add_generate(CLI::App& app) {
   command->add_option("--model", options->model, "Hugging Face model folder")->required();
   command->add_option("--input", options->input, "JSONL of prompt_ids / prompt / messages")
       ->required();
+  command->add_option("--adapter", options->adapter,
+                      "a LoRA adapter folder (PEFT format) applied on top of --model, unmerged");
   command->add_option("--output", options->output, "output JSONL, one line per sample")->required();
   command->add_option("--n", options->n, "samples per prompt")->check(CLI::PositiveNumber);
   command->add_option("--max-new-tokens", options->max_new_tokens)->check(CLI::PositiveNumber);

@@ -7,6 +7,7 @@
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
 #include "empo/model/logprobs.h"
+#include "empo/model/lora.h"
 #include "empo/model/runtime.h"
 #include "empo/text/tokenizer.h"
 
@@ -14,6 +15,7 @@ namespace {
 
 struct ScoreOptions {
   std::string model;
+  std::string adapter;
   std::string input;
   std::string output;
   std::string device = "auto";
@@ -53,10 +55,12 @@ void run_score(const ScoreOptions& options) {
   using namespace empo;
   model::init_runtime();
   auto device = model::parse_device(options.device);
-  auto loaded = model::load_model(
-      options.model,
-      {model::compute_dtype(options.dtype, device), device,
-       model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")});
+  model::LoadOptions load{
+      model::compute_dtype(options.dtype, device), device,
+      model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")};
+  auto loaded = model::load_model(options.model, load);
+  if (!options.adapter.empty())
+    loaded.lora = model::load_lora_adapter(options.adapter, loaded, load);
   std::optional<text::Tokenizer> tokenizer;
   if (std::filesystem::exists(options.model + "/tokenizer.json"))
     tokenizer = text::Tokenizer::load(options.model);
@@ -76,6 +80,8 @@ void add_score(CLI::App& app) {
       "score", "Per-token log p(x_t | x_<t), t = 1..T-1, for {\"input_ids\"} or {\"text\"} lines");
   command->add_option("--model", options->model, "Hugging Face model folder")->required();
   command->add_option("--input", options->input, "input JSONL")->required();
+  command->add_option("--adapter", options->adapter,
+                      "a LoRA adapter folder (PEFT format) applied on top of --model, unmerged");
   command->add_option("--output", options->output, "output JSONL")->required();
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
   command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");

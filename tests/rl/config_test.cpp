@@ -501,3 +501,34 @@ TEST(Configs, GspoRecipeIsTheVerlOne) {
 
 }  // namespace
 }  // namespace empo::rl
+
+namespace empo::rl {
+
+TEST(Config, LoraKeysArePeftsAndValidated) {
+  const std::string required = "model_name_or_path: m\ntrain_file: t.jsonl\n";
+  auto config = parse_config(required, "inline");
+  EXPECT_EQ(config.lora_r, 0);  // off
+  EXPECT_EQ(config.lora_alpha, 8.0);
+  EXPECT_EQ(config.lora_target_modules, (std::vector<std::string>{"q_proj", "v_proj"}));
+  config = parse_config(required + "lora_r: 16\nlora_alpha: 32\nlora_dropout: 0.05\n" +
+                            "lora_target_modules: [all-linear]\n",
+                        "cfg.yaml");
+  EXPECT_EQ(config.lora_r, 16);
+  EXPECT_EQ(config.lora_alpha, 32.0);
+  EXPECT_EQ(config.lora_dropout, 0.05);
+  EXPECT_EQ(config.lora_target_modules, (std::vector<std::string>{"all-linear"}));
+  EXPECT_EQ(parse_config(to_yaml(config), "written"), config);
+  try {
+    parse_config(required + "lora_target_modules: [q_proj, qkv]\n", "cfg.yaml");
+    FAIL() << "expected an InputError";
+  } catch (const InputError& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("cfg.yaml:3: lora_target_modules"), std::string::npos) << what;
+    EXPECT_NE(what.find("qkv"), std::string::npos) << what;
+  }
+  EXPECT_THROW(parse_config(required, "inline", {"lora_r=-1"}), InputError);
+  EXPECT_THROW(parse_config(required, "inline", {"lora_dropout=1"}), InputError);
+  EXPECT_THROW(parse_config(required, "inline", {"lora_alpha=0"}), InputError);
+}
+
+}  // namespace empo::rl

@@ -3,6 +3,7 @@
 #include <functional>
 #include <limits>
 
+#include "empo/model/lora.h"
 #include "empo/model/torch_compat.h"
 
 namespace empo::model {
@@ -95,14 +96,31 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
              : eager_attention(q, k, v, visibility.mask);
 }
 
-at::Tensor attention_block(const ModelConfig& config, const LayerWeights& layer,
+// One layer's weights and, when the model has them, its LoRA adapters.
+struct LayerParameters {
+  const LayerWeights& weights;
+  const LoraAdapters* lora;  // null: no adapters
+  size_t index;
+  // A projection of x with the module's adapter added.
+  at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                     LoraModule module) const {
+    return add_lora(linear(x, weight, bias), x, lora, index, module);
+  }
+};
+
+at::Tensor attention_block(const ModelConfig& config, const LayerParameters& parameters,
                            const at::Tensor& x, const Rotary& rotary, const Visibility& visibility,
-                           KVState* kv, size_t layer_index) {
+                           KVState* kv) {
+  const auto& layer = parameters.weights;
+  const size_t layer_index = parameters.index;
   const int64_t B = x.size(0), T = x.size(1), D = config.head_dim;
   const int64_t H = config.num_attention_heads, Hkv = config.num_key_value_heads;
-  auto q = linear(x, layer.q_proj, layer.q_bias).view({B, T, H, D});    // (B, T, H, D)
-  auto k = linear(x, layer.k_proj, layer.k_bias).view({B, T, Hkv, D});  // (B, T, Hkv, D)
-  auto v = linear(x, layer.v_proj, layer.v_bias).view({B, T, Hkv, D});
+  auto q = parameters.project(x, layer.q_proj, layer.q_bias, LoraModule::q_proj)
+               .view({B, T, H, D});  // (B, T, H, D)
+  auto k = parameters.project(x, layer.k_proj, layer.k_bias, LoraModule::k_proj)
+               .view({B, T, Hkv, D});  // (B, T, Hkv, D)
+  auto v =
+      parameters.project(x, layer.v_proj, layer.v_bias, LoraModule::v_proj).view({B, T, Hkv, D});
   if (config.qk_norm) {
     q = rms_norm(q, layer.q_norm, config.rms_norm_eps);
     k = rms_norm(k, layer.k_norm, config.rms_norm_eps);
@@ -118,21 +136,26 @@ at::Tensor attention_block(const ModelConfig& config, const LayerWeights& layer,
     v = kv->values[layer_index].narrow(2, 0, start + T);
   }
   auto out = attention(q, k, v, visibility).transpose(1, 2).reshape({B, T, H * D});
-  return linear(out, layer.o_proj, layer.o_bias);
+  return parameters.project(out, layer.o_proj, layer.o_bias, LoraModule::o_proj);
 }
 
-at::Tensor mlp_block(const LayerWeights& layer, const at::Tensor& x) {
-  return at::linear(at::silu(at::linear(x, layer.gate_proj)) * at::linear(x, layer.up_proj),
-                    layer.down_proj);
+at::Tensor mlp_block(const LayerParameters& parameters, const at::Tensor& x) {
+  const auto& layer = parameters.weights;
+  const at::Tensor none;
+  auto gate = parameters.project(x, layer.gate_proj, none, LoraModule::gate_proj);  // (B, T, F)
+  auto up = parameters.project(x, layer.up_proj, none, LoraModule::up_proj);        // (B, T, F)
+  return parameters.project(at::silu(gate) * up, layer.down_proj, none, LoraModule::down_proj);
 }
 
 // One pre-norm decoder layer: x (B, T, C) -> (B, T, C).
-at::Tensor decoder_layer(const ModelConfig& config, const LayerWeights& layer, const at::Tensor& x,
-                         const Rotary& rotary, const Visibility& visibility, KVState* kv,
-                         size_t layer_index) {
-  auto h = x + attention_block(config, layer, rms_norm(x, layer.input_norm, config.rms_norm_eps),
-                               rotary, visibility, kv, layer_index);
-  return h + mlp_block(layer, rms_norm(h, layer.post_attention_norm, config.rms_norm_eps));
+at::Tensor decoder_layer(const ModelConfig& config, const LayerParameters& parameters,
+                         const at::Tensor& x, const Rotary& rotary, const Visibility& visibility,
+                         KVState* kv) {
+  const auto& layer = parameters.weights;
+  auto h =
+      x + attention_block(config, parameters, rms_norm(x, layer.input_norm, config.rms_norm_eps),
+                          rotary, visibility, kv);
+  return h + mlp_block(parameters, rms_norm(h, layer.post_attention_norm, config.rms_norm_eps));
 }
 
 // Gradient checkpointing: the forward keeps only the layer's input; backward runs the layer
@@ -180,8 +203,9 @@ struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer> {
   }
 };
 
-std::vector<at::Tensor> layer_tensors(const LayerWeights& layer) {
-  std::vector<at::Tensor> tensors;
+std::vector<at::Tensor> layer_tensors(const LayerParameters& parameters) {
+  const auto& layer = parameters.weights;
+  std::vector<at::Tensor> tensors = lora_layer_tensors(parameters.lora, parameters.index);
   for (const auto* tensor :
        {&layer.input_norm, &layer.q_proj, &layer.k_proj, &layer.v_proj, &layer.q_bias,
         &layer.k_bias, &layer.v_bias, &layer.o_proj, &layer.o_bias, &layer.q_norm, &layer.k_norm,
@@ -190,16 +214,17 @@ std::vector<at::Tensor> layer_tensors(const LayerWeights& layer) {
   return tensors;
 }
 
-// `config` and `layer` must outlive the backward pass (they are the model's).
-at::Tensor checkpointed_decoder_layer(const ModelConfig& config, const LayerWeights& layer,
+// `config` and the layer's weights and adapters must outlive the backward pass (they are the
+// model's).
+at::Tensor checkpointed_decoder_layer(const ModelConfig& config, const LayerParameters& parameters,
                                       const at::Tensor& x, const Rotary& rotary,
                                       const Visibility& visibility) {
   auto replay = c10::make_intrusive<LayerReplay>();
-  replay->run = [&config, &layer, rotary, visibility](const at::Tensor& input) {
-    return decoder_layer(config, layer, input, rotary, visibility, nullptr, 0);
+  replay->run = [&config, parameters, rotary, visibility](const at::Tensor& input) {
+    return decoder_layer(config, parameters, input, rotary, visibility, nullptr);
   };
-  auto parameters = layer_tensors(layer);
-  return CheckpointedLayer::apply(x, at::TensorList(parameters), replay);
+  auto tensors = layer_tensors(parameters);
+  return CheckpointedLayer::apply(x, at::TensorList(tensors), replay);
 }
 
 }  // namespace
@@ -230,9 +255,9 @@ at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState
   const bool checkpoint = model.gradient_checkpointing && !kv && at::GradMode::is_enabled();
   if (hidden_states) hidden_states->push_back(x);
   for (size_t i = 0; i < weights.layers.size(); ++i) {
-    const auto& layer = weights.layers[i];
+    const LayerParameters layer{weights.layers[i], model.lora.get(), i};
     x = checkpoint ? checkpointed_decoder_layer(config, layer, x, rotary, visibility)
-                   : decoder_layer(config, layer, x, rotary, visibility, kv, i);
+                   : decoder_layer(config, layer, x, rotary, visibility, kv);
     if (hidden_states && i + 1 < weights.layers.size()) hidden_states->push_back(x);
   }
   if (kv) kv->length += T;

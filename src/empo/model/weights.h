@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct LayerWeights {
   at::Tensor down_proj;               // (C, F)
 };
 
+struct LoraAdapters;  // lora.h
+
 struct Weights {
   at::Tensor embed_tokens;  // (V, C)
   std::vector<LayerWeights> layers;
@@ -39,6 +42,9 @@ struct Model {
   // Training only: keep each decoder layer's input and recompute the layer in backward
   // (transformers' gradient_checkpointing), trading a second forward for the activations.
   bool gradient_checkpointing = false;
+  // LoRA adapters added to the decoder's linear layers (lora.h); null: the plain model. Copies
+  // of a Model share them, as they share the weights.
+  std::shared_ptr<LoraAdapters> lora;
 };
 
 // Visits every parameter once under its Hugging Face name (a tied lm_head is not visited

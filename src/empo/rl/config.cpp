@@ -15,6 +15,7 @@
 
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
+#include "empo/model/lora_config.h"
 
 namespace empo::rl {
 namespace {
@@ -326,6 +327,22 @@ Key eval_files_key() {
           }};
 }
 
+// Short module names (checked here, so a typo fails with its line) or the single all-linear.
+Key lora_target_modules_key() {
+  const char* name = "lora_target_modules";
+  return {name, false,
+          [=](TrainConfig& config, const YAML::Node& node, const Origin& origin) {
+            auto values = read_string_list(node, origin, name);
+            model::resolve_lora_targets(values, located(origin.path, origin.line, name));
+            config.lora_target_modules = values;
+          },
+          [=](const TrainConfig& config, YAML::Emitter& out) {
+            out << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginSeq;
+            for (const auto& module : config.lora_target_modules) out << module;
+            out << YAML::EndSeq;
+          }};
+}
+
 Key answer_fallbacks_key() {
   const char* name = "answer_fallbacks";
   return {name, false,
@@ -430,6 +447,10 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       enum_key("dtype", &C::dtype, kDtypes),
       enum_key("attn_implementation", &C::attn_implementation, kAttnImplementations),
       bool_key("gradient_checkpointing", &C::gradient_checkpointing),
+      integer_key("lora_r", &C::lora_r, at_least(0)),
+      number_key("lora_alpha", &C::lora_alpha, above(0)),
+      number_key("lora_dropout", &C::lora_dropout, half_open(0, 1)),
+      lora_target_modules_key(),
       string_key("system_prompt", &C::system_prompt),
       question_template_key(),
       enum_key("chat_format", &C::chat_format, kChatFormats),

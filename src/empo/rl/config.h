@@ -60,6 +60,14 @@ struct TrainConfig {
   // Recompute each decoder layer in backward instead of keeping its activations (TRL's name).
   bool gradient_checkpointing = false;
 
+  // --- LoRA (PEFT's LoraConfig names). lora_r > 0 trains adapters on the frozen model instead
+  // of every weight; checkpoints are then PEFT adapter folders (model/lora.h).
+  int lora_r = 0;             // rank; 0: full fine-tuning
+  double lora_alpha = 8.0;    // the adapter's output is scaled by lora_alpha / lora_r
+  double lora_dropout = 0.0;  // on the adapter's input, training passes only
+  // Short module names or all-linear (every decoder Linear); PEFT's default for Qwen2/Llama.
+  std::vector<std::string> lora_target_modules = {"q_proj", "v_proj"};
+
   // --- prompt
   std::string system_prompt = data::kAuthorsSystemPrompt;
   std::string question_template = data::kAuthorsQuestionTemplate;  // must contain {question}

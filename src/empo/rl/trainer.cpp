@@ -13,6 +13,7 @@
 #include "empo/data/prompt_source.h"
 #include "empo/dist/process_group.h"
 #include "empo/eval/benchmark.h"
+#include "empo/generate/sampler.h"
 #include "empo/io/checkpoint_store.h"
 #include "empo/io/durable.h"
 #include "empo/io/error.h"
@@ -22,6 +23,7 @@
 #include "empo/log/progress.h"
 #include "empo/log/tensorboard.h"
 #include "empo/model/logprobs.h"
+#include "empo/model/lora.h"
 #include "empo/model/runtime.h"
 #include "empo/model/transformer.h"
 #include "empo/rl/advantage.h"
@@ -83,6 +85,20 @@ io::Json finite_or_null(double value) {
   return std::isfinite(value) ? io::Json(value) : io::Json(nullptr);
 }
 
+model::LoraSettings lora_settings(const TrainConfig& config) {
+  model::LoraSettings settings;
+  settings.r = config.lora_r;
+  settings.alpha = config.lora_alpha;
+  settings.dropout = config.lora_dropout;
+  settings.targets = model::resolve_lora_targets(config.lora_target_modules, "lora_target_modules");
+  return settings;
+}
+
+// A LoRA run's checkpoint holds only the adapters: the weights always come from the base.
+std::string policy_folder(const TrainConfig& config, const std::string& weights_folder) {
+  return config.lora_r > 0 ? config.model_name_or_path : weights_folder;
+}
+
 at::ScalarType train_dtype(const TrainConfig& config, const at::Device& device) {
   if (config.dtype == Dtype::float32) return at::kFloat;
   if (config.dtype == Dtype::bfloat16) return at::kBFloat16;
@@ -103,24 +119,29 @@ class Run {
         source_(data::PromptSource::from_file(config_.train_file, config_.seed, true,
                                               config_.skip_bad_lines ? &skipped_lines_ : nullptr)),
         side_files_(read_model_side_files(weights_folder)),
-        policy_(
-            generate::load_policy(weights_folder, {dtype_, device_, config_.attn_implementation})),
+        policy_(generate::load_policy(policy_folder(config_, weights_folder),
+                                      {dtype_, device_, config_.attn_implementation})),
         equivalence_(make_equivalence()) {
     if (group_.is_main())
       for (const auto& skipped : skipped_lines_)
         std::cerr << "empo: skipping " << skipped.message << "\n";
     policy_.model.gradient_checkpointing = config_.gradient_checkpointing;
-    for (auto& parameter : model::parameters(policy_.model)) {
-      parameter.requires_grad_(true);
-      parameters_.push_back(parameter);
-    }
+    if (config_.lora_r > 0)
+      attach_lora(weights_folder, resuming);
+    else
+      parameters_ = model::parameters(policy_.model);
+    for (auto& parameter : parameters_) parameter.requires_grad_(true);
     accumulator_ = GradAccumulator(parameters_);
     optimizer_ = std::make_unique<AdamW>(
         parameters_, AdamWSettings{config_.adam_beta1, config_.adam_beta2, config_.adam_epsilon,
                                    config_.weight_decay});
-    if (needs_reference())  // the frozen reference is always the starting model
-      reference_ = model::load_model(config_.model_name_or_path,
-                                     {dtype_, device_, config_.attn_implementation});
+    // The frozen reference is always the starting model; a LoRA run's is its own base with
+    // the adapters off, sharing the weights.
+    if (needs_reference())
+      reference_ = config_.lora_r > 0
+                       ? model::without_lora(policy_.model)
+                       : model::load_model(config_.model_name_or_path,
+                                           {dtype_, device_, config_.attn_implementation});
     reward_settings_ = {config_.reward, config_.empty_answer_reward, answer_config(config_)};
     prompt_settings_.system_prompt = config_.system_prompt;
     prompt_settings_.question_template = config_.question_template;
@@ -205,6 +226,28 @@ class Run {
 
  private:
   bool needs_reference() const { return config_.beta > 0.0 || config_.guard_max_kl > 0.0; }
+
+  // LoRA: the base stays frozen and only the adapters train (and get optimizer state). A fresh
+  // run draws them from the seed; a resumed one reads its checkpoint's, which must have been
+  // made with the same settings.
+  void attach_lora(const std::string& weights_folder, bool resuming) {
+    const auto settings = lora_settings(config_);
+    if (resuming) {
+      policy_.model.lora = model::load_lora_adapter(weights_folder, policy_.model,
+                                                    {dtype_, device_, config_.attn_implementation});
+      const auto& saved = policy_.model.lora->settings;
+      if (saved.r != settings.r || saved.alpha != settings.alpha ||
+          saved.targets != settings.targets)
+        throw InputError(weights_folder +
+                         "/adapter_config.json: r, lora_alpha or target_modules differ from the "
+                         "run's lora_r, lora_alpha, lora_target_modules (an adapter cannot change "
+                         "shape mid-run)");
+      policy_.model.lora->settings.dropout = settings.dropout;
+    } else {
+      policy_.model.lora = model::init_lora(policy_.model, settings, config_.seed);
+    }
+    parameters_ = model::lora_parameters(*policy_.model.lora);
+  }
 
   // A stop is acted on only when every rank agrees on the same step: a signal may reach the
   // ranks at different moments, so the request is reduced (any rank asking stops all).
@@ -471,7 +514,14 @@ class Run {
     at::Tensor statistics = at::zeros({kLossStatistics}, options);
     at::Tensor entropy_total = at::zeros({}, options);
     bool any_gradient = false;
-    for (const auto& micro : step.micro_batches) {
+    model::LoraAdapters* lora = policy_.model.lora.get();
+    if (lora) lora->dropout_active = true;
+    for (size_t micro_index = 0; micro_index < step.micro_batches.size(); ++micro_index) {
+      const auto& micro = step.micro_batches[micro_index];
+      // lora_dropout masks: a stream per (seed, step, micro-batch), the same after a resume.
+      if (lora)
+        lora->dropout_seed =
+            generate::mix_seed(generate::mix_seed(config_.seed, state_.step), micro_index);
       auto rows = sample_rows(samples, micro.first, micro.last);
       auto batch = pack(rows, config_.mask_truncated_completions, device_);
       auto hidden = completion_hidden(policy_.model, batch);
@@ -501,6 +551,7 @@ class Run {
       entropy_total +=
           (scored.entropy.detach().view({-1, batch.K}) * batch.mask).sum().to(at::kDouble);
     }
+    if (lora) lora->dropout_active = false;
     auto device_sums =
         read_statistics(at::cat({loss_total.unsqueeze(0), statistics, entropy_total.unsqueeze(0)}));
     double tokens = 0;
@@ -626,7 +677,11 @@ class Run {
   }
 
   void write_checkpoint_files(const std::string& folder) {
-    model::save_model(policy_.model, folder, policy_.model.weights.embed_tokens.scalar_type());
+    const auto file_dtype = policy_.model.weights.embed_tokens.scalar_type();
+    if (policy_.model.lora)  // a PEFT adapter folder: PeftModel.from_pretrained(base, folder)
+      model::save_lora_adapter(*policy_.model.lora, folder, config_.model_name_or_path, file_dtype);
+    else
+      model::save_model(policy_.model, folder, file_dtype);
     for (const auto& [name, contents] : side_files_)
       io::write_file_atomic((fs::path(folder) / name).string(), contents);
     model::save_tensor_file((fs::path(folder) / "optimizer.safetensors").string(),
