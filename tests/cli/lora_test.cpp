@@ -67,6 +67,10 @@ TEST(LoraCommand, TrainsCheckpointsResumesMergesAndGenerates) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   auto resumed = tensors(dir + "/resumed/checkpoint-3/adapter_model.safetensors");
   for (const auto& [name, bytes] : adapter) EXPECT_TRUE(bytes == resumed.at(name)) << name;
+  // An adapter cannot change shape mid-run.
+  result = test::run_empo("train --resume " + dir + "/resumed max_steps=4 lora_r=8");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("adapter_config.json"), std::string::npos) << result.output;
 
   // Merged folder: a plain model that generates what base + adapter generates.
   result = test::run_empo("merge --base " + model + " --adapter " + last + " --output " + dir +
