@@ -257,7 +257,7 @@ at::Tensor add_lora(const at::Tensor& out, const at::Tensor& x, const LoraAdapte
     input = x * keep.div_(1.0 - p).to(x.device(), x.scalar_type());
   }
   auto delta = at::linear(at::linear(input, pair.A), pair.B);  // (..., out)
-  return out + delta * lora->settings.scaling();
+  return at::add(out, delta, lora->settings.scaling());        // one pass: out + scaling * delta
 }
 
 std::vector<at::Tensor> lora_layer_tensors(const LoraAdapters* lora, size_t layer) {
