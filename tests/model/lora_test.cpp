@@ -185,6 +185,32 @@ TEST(Lora, WholeModelGradientsFollowTheMergedWeightsGradient) {
   }
 }
 
+// Gradient checkpointing replays each layer in backward: with dropout on, the replay must draw
+// the first pass's masks, or the gradients would belong to another forward.
+TEST(Lora, CheckpointingReplaysTheSameDropoutMasks) {
+  std::vector<at::Tensor> gradients[2];
+  for (bool checkpointing : {false, true}) {
+    auto model = tiny();
+    model.gradient_checkpointing = checkpointing;
+    auto settings = settings_for({"all-linear"}, 2, 4.0);
+    settings.dropout = 0.3;
+    model.lora = init_lora(model, settings, 9);
+    randomize_b(*model.lora, 10);
+    model.lora->dropout_active = true;
+    model.lora->dropout_seed = 77;
+    auto parameters = lora_parameters(*model.lora);
+    for (auto& tensor : parameters) tensor.requires_grad_(true);
+    auto ids = token_ids();
+    forward_logits(model, make_batch(ids, at::ones_like(ids))).pow(2).mean().backward();
+    for (const auto& tensor : parameters) gradients[checkpointing].push_back(tensor.grad());
+  }
+  ASSERT_EQ(gradients[0].size(), gradients[1].size());
+  for (size_t i = 0; i < gradients[0].size(); ++i)
+    EXPECT_LE(max_diff(gradients[0][i], gradients[1][i]),
+              1e-5 * (1 + gradients[0][i].abs().max().item<double>()))
+        << i;
+}
+
 TEST(Lora, MergedAndUnmergedLogitsAgree) {
   for (const char* family : {"qwen2", "qwen3"}) {
     auto model = tiny(family);
