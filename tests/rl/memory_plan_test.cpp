@@ -93,6 +93,29 @@ TEST(MemoryPlan, StateTermsFollowTheDtype) {
   EXPECT_EQ(with_judge.weights, 6 * P);
 }
 
+TEST(MemoryPlan, LoraTrainsOnlyTheAdapters) {
+  auto model = recipe_model("Qwen2.5-Math-7B");
+  const int64_t P = parameter_count(model);
+  TrainConfig config = cpu_config();
+  config.lora_r = 16;
+  config.lora_target_modules = {"all-linear"};
+  config.beta = 0.04;  // the reference is the base with adapters off: no second copy
+  PlanTarget gpu;
+  gpu.gpu = true;
+  gpu.fused_attention = true;
+  auto plan = plan_memory(config, model, std::nullopt, gpu);
+  // r x (in + out) per module and layer: 16 x (2(3584+3584) + 2(3584+512) + 3(3584+18944)) x 28.
+  const int64_t adapters = int64_t{16} * (2 * 7168 + 2 * 4096 + 3 * 22528) * 28;
+  EXPECT_EQ(plan.trainable_parameters, adapters);
+  EXPECT_EQ(plan.weights, 2 * P + 2 * adapters);
+  EXPECT_EQ(plan.gradients, 6 * adapters);
+  EXPECT_EQ(plan.optimizer, 12 * adapters);
+  config.lora_r = 0;
+  auto full = plan_memory(config, model, std::nullopt, gpu);
+  EXPECT_GT(full.optimizer, 180 * plan.optimizer);
+  EXPECT_GT(plan.activations, full.activations);  // the adapters' (tokens, r) projections
+}
+
 TEST(MemoryPlan, CheckpointingAndFusedAttentionShrinkActivations) {
   auto model = recipe_model("Qwen2.5-Math-7B");
   TrainConfig config = cpu_config();

@@ -716,6 +716,15 @@ bool operator==(const EntropyBand& a, const EntropyBand& b) {
   return a.low == b.low && a.high == b.high;
 }
 
+model::LoraSettings lora_settings(const TrainConfig& config) {
+  model::LoraSettings settings;
+  settings.r = config.lora_r;
+  settings.alpha = config.lora_alpha;
+  settings.dropout = config.lora_dropout;
+  settings.targets = model::resolve_lora_targets(config.lora_target_modules, "lora_target_modules");
+  return settings;
+}
+
 // The written form holds every field exactly (numbers in shortest round-trip form), so
 // comparing it cannot miss a field added later.
 bool operator==(const TrainConfig& a, const TrainConfig& b) {

@@ -12,6 +12,7 @@
 
 #include "empo/data/prompt_source.h"
 #include "empo/model/config.h"
+#include "empo/model/lora_config.h"
 
 namespace empo::rl {
 
@@ -180,6 +181,9 @@ TrainConfig parse_config(const std::string& yaml_text, const std::string& origin
 // Cross-key checks (required keys, judge_model with equivalence judge, warmup with a
 // constant schedule, ...) for a config built in code; load_config already runs them.
 void validate(const TrainConfig& config);
+
+// The adapters lora_r, lora_alpha, lora_dropout and lora_target_modules ask for (r 0: none).
+model::LoraSettings lora_settings(const TrainConfig& config);
 
 // The resolved config as YAML, every key written; parse_config(to_yaml(c)) == c.
 std::string to_yaml(const TrainConfig& config);

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "empo/model/lora_config.h"
+
 namespace empo::rl {
 namespace {
 
@@ -114,15 +116,28 @@ MemoryPlan plan_memory(const TrainConfig& config, const model::ModelConfig& poli
   MemoryPlan plan;
   plan.parameters = parameter_count(policy);
   const int64_t P = plan.parameters;
-  const bool reference = config.beta > 0 || config.guard_max_kl > 0;
-  plan.weights = P * b * (reference ? 2 : 1);
+  const model::LoraSettings lora = lora_settings(config);
+  // With LoRA only the adapters train, and the reference is the base with adapters off.
+  plan.trainable_parameters = lora.r > 0 ? model::lora_parameter_count(policy, lora) : P;
+  const int64_t trainable = plan.trainable_parameters;
+  const bool reference = lora.r == 0 && (config.beta > 0 || config.guard_max_kl > 0);
+  plan.weights = P * b * (reference ? 2 : 1) + (lora.r > 0 ? trainable * b : 0);
   if (judge) plan.weights += parameter_count(*judge) * b;
   // Autograd's .grad in the parameter dtype, and for bf16 the float32 sums of
   // rl/grad_accumulation.h that outlive each micro-batch's bf16 gradient.
-  plan.gradients = P * b + (b < 4 ? P * 4 : 0);
-  plan.optimizer = P * 8 + (b < 4 ? P * 4 : 0);
-  plan.activations_without_checkpointing = activation_bytes(policy, shape, false);
-  plan.activations_with_checkpointing = activation_bytes(policy, shape, true);
+  plan.gradients = trainable * b + (b < 4 ? trainable * 4 : 0);
+  plan.optimizer = trainable * 8 + (b < 4 ? trainable * 4 : 0);
+  // Each adapter keeps its (tokens, r) projection, and its dropped-out input when dropout is on.
+  int64_t adapter_elements = 0;
+  for (model::LoraModule module : lora.r > 0 ? lora.targets : std::vector<model::LoraModule>{}) {
+    adapter_elements += lora.r;
+    if (lora.dropout > 0) adapter_elements += model::lora_module_features(policy, module).first;
+  }
+  const int64_t adapter_bytes = shape.micro_batch_sequences * shape.sequence_tokens *
+                                adapter_elements * b * policy.num_hidden_layers;
+  plan.activations_without_checkpointing = activation_bytes(policy, shape, false) + adapter_bytes;
+  plan.activations_with_checkpointing =
+      activation_bytes(policy, shape, true) + adapter_bytes / policy.num_hidden_layers;
   plan.activations = config.gradient_checkpointing ? plan.activations_with_checkpointing
                                                    : plan.activations_without_checkpointing;
   plan.runtime = target.gpu ? kGpuRuntimeBytes : kCpuRuntimeBytes;
@@ -171,7 +186,7 @@ std::string plan_report(const MemoryPlan& plan, const PlanTarget& target) {
   };
   text += "per rank (" + std::to_string(target.nproc) + (target.nproc == 1 ? " rank" : " ranks") +
           ", " + (target.gpu ? "GPU" : "CPU") + "), " + std::to_string(plan.parameters) +
-          " policy parameters:\n";
+          " policy parameters, " + std::to_string(plan.trainable_parameters) + " trained:\n";
   line("weights", plan.weights);
   line("gradients", plan.gradients);
   line("optimizer", plan.optimizer);
@@ -201,6 +216,7 @@ std::string plan_json(const MemoryPlan& plan, const PlanTarget& target) {
   json["kv_cache_all_rows"] = plan.kv_cache_all_rows;
   json["rollout_prompts_per_batch"] = plan.rollout_prompts_per_batch;
   json["parameters"] = plan.parameters;
+  json["trainable_parameters"] = plan.trainable_parameters;
   json["nproc"] = target.nproc;
   json["device"] = target.gpu ? "gpu" : "cpu";
   if (target.device_memory_bytes > 0) {

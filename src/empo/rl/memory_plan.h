@@ -48,7 +48,8 @@ int64_t rollout_prompts_per_batch(const model::ModelConfig& model, const TrainCo
                                   int64_t dtype_bytes, int64_t prompt_tokens, int64_t budget_bytes);
 
 struct MemoryPlan {
-  int64_t parameters = 0;   // of the policy
+  int64_t parameters = 0;            // of the policy
+  int64_t trainable_parameters = 0;  // all of them, or the LoRA adapters' (lora_r > 0)
   int64_t weights = 0;      // policy + reference (beta > 0 or guard_max_kl) + judge, per rank
   int64_t gradients = 0;    // .grad in the parameter dtype + float32 accumulation sums (bf16)
   int64_t optimizer = 0;    // AdamW moments (+ float32 master weights of bf16 parameters)

@@ -85,15 +85,6 @@ io::Json finite_or_null(double value) {
   return std::isfinite(value) ? io::Json(value) : io::Json(nullptr);
 }
 
-model::LoraSettings lora_settings(const TrainConfig& config) {
-  model::LoraSettings settings;
-  settings.r = config.lora_r;
-  settings.alpha = config.lora_alpha;
-  settings.dropout = config.lora_dropout;
-  settings.targets = model::resolve_lora_targets(config.lora_target_modules, "lora_target_modules");
-  return settings;
-}
-
 // A LoRA run's checkpoint holds only the adapters: the weights always come from the base.
 std::string policy_folder(const TrainConfig& config, const std::string& weights_folder) {
   return config.lora_r > 0 ? config.model_name_or_path : weights_folder;
