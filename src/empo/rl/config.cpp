@@ -430,6 +430,7 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       enum_key("dtype", &C::dtype, kDtypes),
       enum_key("attn_implementation", &C::attn_implementation, kAttnImplementations),
       bool_key("gradient_checkpointing", &C::gradient_checkpointing),
+      integer_key("zero_stage", &C::zero_stage, closed(0, 2)),
       string_key("system_prompt", &C::system_prompt),
       question_template_key(),
       enum_key("chat_format", &C::chat_format, kChatFormats),

@@ -59,6 +59,9 @@ struct TrainConfig {
   model::AttnImplementation attn_implementation = model::AttnImplementation::automatic;
   // Recompute each decoder layer in backward instead of keeping its activations (TRL's name).
   bool gradient_checkpointing = false;
+  // DeepSpeed's ZeRO stage over the data-parallel ranks: 0 replicated, 1 master weights and
+  // AdamW moments sharded, 2 also gradients (rl/zero_optimizer.h).
+  int zero_stage = 0;
 
   // --- prompt
   std::string system_prompt = data::kAuthorsSystemPrompt;
