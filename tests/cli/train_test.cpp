@@ -121,6 +121,115 @@ TEST(TrainCommand, TwoProcessesTrainLikeOne) {
   EXPECT_EQ(lines, 2);
 }
 
+namespace {
+std::vector<io::Json> metrics_of(const std::string& run) {
+  std::vector<io::Json> lines;
+  io::for_each_jsonl(run + "/metrics.jsonl",
+                     [&](const io::Json& line, long) { lines.push_back(line); });
+  return lines;
+}
+
+// The step-by-step metrics of two runs agree within `tolerance` (relative).
+void expect_same_metrics(const std::vector<io::Json>& a, const std::vector<io::Json>& b,
+                         double tolerance, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t step = 0; step < a.size(); ++step)
+    for (const char* key : {"reward", "grad_norm", "loss", "entropy", "kl",
+                            "completions/mean_length", "train_samples"}) {
+      const double x = a[step][key].get<double>(), y = b[step][key].get<double>();
+      EXPECT_NEAR(x, y, tolerance * std::max(1.0, std::abs(x)))
+          << what << ": " << key << " at step " << step + 1;
+    }
+}
+
+// One completion per forward and a step size continuous in the gradient (see below).
+const char kShardingConfig[] = "micro_batch_size: 1\nlearning_rate: 0.001\nadam_epsilon: 1e-3\n";
+
+double max_weight_difference(const std::string& a, const std::string& b) {
+  auto first = read_weights(a), second = read_weights(b);
+  double worst = 0;
+  for (const auto& [name, values] : first)
+    for (size_t i = 0; i < values.size(); ++i)
+      worst = std::max(worst, static_cast<double>(std::abs(values[i] - second.at(name)[i])));
+  return worst;
+}
+}  // namespace
+
+TEST(TrainCommand, ShardedOptimizerStateTrainsLikeOneProcess) {
+  // zero_stage 1 (sharded master weights and moments) and 2 (also gradients) on 2 ranks x 1
+  // question against 1 process x 2 questions, one completion per forward (micro_batch_size 1):
+  // they agree within 1e-5. adam_epsilon 1e-3: at 1e-8 Adam's first step moves every weight by
+  // lr x sign(gradient), so a gradient of ~0 whose sum rounds differently over 2 processes
+  // would flip a whole lr step; with a larger epsilon a small gradient makes a small step.
+  auto dir = test::temp_dir("train_cli");
+  auto model = test::tiny_policy(dir);
+  auto data = test::addition_questions(dir + "/train.jsonl", 8, 1);
+  auto config = write_config(dir, model, data, kShardingConfig);
+  auto single = test::run_empo("train --config " + config + " output_dir=" + dir + "/single");
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  for (const char* stage : {"1", "2"}) {
+    const std::string run = dir + "/zero" + stage;
+    auto pair = test::run_empo("train --nproc 2 --config " + config + " output_dir=" + run +
+                               " per_device_train_batch_size=1 zero_stage=" + stage);
+    ASSERT_EQ(pair.exit_code, 0) << pair.output;
+    expect_same_metrics(metrics_of(dir + "/single"), metrics_of(run), 1e-5,
+                        std::string("zero_stage ") + stage);
+    EXPECT_LT(max_weight_difference(dir + "/single/checkpoint-2/model.safetensors",
+                                    run + "/checkpoint-2/model.safetensors"),
+              1e-5)
+        << "zero_stage " << stage;
+    // Each rank wrote its own shard; there is no replicated optimizer file.
+    for (const char* shard : {"optimizer-0-of-2.safetensors", "optimizer-1-of-2.safetensors"})
+      EXPECT_TRUE(std::filesystem::exists(run + "/checkpoint-2/" + shard)) << shard;
+    EXPECT_FALSE(std::filesystem::exists(run + "/checkpoint-2/optimizer.safetensors"));
+  }
+  EXPECT_GT(max_weight_difference(model + "/model.safetensors",
+                                  dir + "/single/checkpoint-2/model.safetensors"),
+            1e-4);  // training moved the weights
+}
+
+TEST(TrainCommand, ResumesOnAnotherNumberOfProcesses) {
+  // The global batch stays 2 questions: 2 ranks x 1 <-> 1 process x 2. The shards of 2 ranks
+  // are merged for 1 process, 1 process's state is split for 2 ranks; the third step equals
+  // an uninterrupted run's.
+  auto dir = test::temp_dir("train_cli");
+  auto model = test::tiny_policy(dir);
+  auto data = test::addition_questions(dir + "/train.jsonl", 8, 1);
+  auto config = write_config(dir, model, data, kShardingConfig);
+  auto full =
+      test::run_empo("train --config " + config + " output_dir=" + dir + "/full max_steps=3");
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  // 2 -> 1.
+  auto two = test::run_empo("train --nproc 2 --config " + config + " output_dir=" + dir +
+                            "/two per_device_train_batch_size=1 zero_stage=1");
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  auto on_one = test::run_empo("train --resume " + dir +
+                               "/two per_device_train_batch_size=2 zero_stage=0 max_steps=3");
+  ASSERT_EQ(on_one.exit_code, 0) << on_one.output;
+  // 1 -> 2.
+  auto one = test::run_empo("train --config " + config + " output_dir=" + dir + "/one");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  auto on_two = test::run_empo("train --nproc 2 --resume " + dir +
+                               "/one per_device_train_batch_size=1 zero_stage=2 max_steps=3");
+  ASSERT_EQ(on_two.exit_code, 0) << on_two.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/one/checkpoint-3/optimizer-1-of-2.safetensors"));
+  for (const char* run : {"/two", "/one"}) {
+    expect_same_metrics(metrics_of(dir + "/full"), metrics_of(dir + run), 1e-5, run);
+    EXPECT_LT(max_weight_difference(dir + "/full/checkpoint-3/model.safetensors",
+                                    dir + run + "/checkpoint-3/model.safetensors"),
+              1e-5)
+        << run;
+  }
+  // Another global batch is refused, naming the numbers to use.
+  auto wrong = test::run_empo("train --nproc 2 --resume " + dir +
+                              "/one per_device_train_batch_size=2 max_steps=4");
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("global batch of 2"), std::string::npos) << wrong.output;
+  auto bad_stage = test::run_empo("train --config " + config + " zero_stage=3");
+  EXPECT_EQ(bad_stage.exit_code, 2);
+  EXPECT_NE(bad_stage.output.find("zero_stage"), std::string::npos) << bad_stage.output;
+}
+
 TEST(TrainCommand, AFailingRankStopsTheOthers) {
   auto dir = test::temp_dir("train_cli");
   auto model = test::tiny_policy(dir);

@@ -2,7 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <unistd.h>
+
 #include <thread>
+
+#include "empo/io/error.h"
 
 #include "test_support.h"
 
@@ -42,6 +50,69 @@ TEST(ProcessGroup, TwoRanksSumMaxAndGradients) {
     EXPECT_EQ(minima[rank], 0.5);
     EXPECT_TRUE(gradients[rank].equal(at::tensor({3.f, 3.f, 3.f, 3.f, 1.f, 1.f, 1.f})));
   }
+}
+
+TEST(ProcessGroup, ReduceToOneRankAndBroadcastFromOne) {
+  // Over a TCPStore served by rank 0, as a multi-machine launch rendezvouses (MASTER_ADDR).
+  const int port = 20000 + static_cast<int>(getpid() % 20000);
+  at::Tensor reduced[2], broadcast[2];
+  auto worker = [&](int rank) {
+    auto group = Group::with_tcp_store("127.0.0.1", port, rank, 2);
+    reduced[rank] = at::full({3}, rank + 1.0);
+    group.reduce_sum_to(reduced[rank], 1);
+    // bf16 travels as raw bytes: rank 0's values arrive exactly.
+    broadcast[rank] = at::full({2}, rank == 0 ? 1.5 : -7.0).to(at::kBFloat16);
+    group.broadcast_from(broadcast[rank], 0);
+  };
+  std::thread first(worker, 0), second(worker, 1);
+  first.join();
+  second.join();
+  EXPECT_TRUE(reduced[1].equal(at::full({3}, 3.0)));
+  for (int rank = 0; rank < 2; ++rank)
+    EXPECT_TRUE(broadcast[rank].equal(at::full({2}, 1.5).to(at::kBFloat16)));
+}
+
+TEST(ProcessGroup, ListensOnTheAddressThatReachesTheMaster) {
+  EXPECT_EQ(local_address_towards("127.0.0.1"), "127.0.0.1");
+  const std::string loopback = local_address_towards("localhost");
+  EXPECT_TRUE(loopback.rfind("127.", 0) == 0 || loopback == "::1") << loopback;
+  // A non-loopback address of this machine is reached from that same address: the one ranks on
+  // other machines connect to. A two-rank group whose master is there listens there too.
+  std::string own;
+  ifaddrs* interfaces = nullptr;
+  ASSERT_EQ(getifaddrs(&interfaces), 0);
+  for (ifaddrs* entry = interfaces; entry && own.empty(); entry = entry->ifa_next) {
+    if (!entry->ifa_addr || entry->ifa_addr->sa_family != AF_INET ||
+        (entry->ifa_flags & IFF_LOOPBACK) || !(entry->ifa_flags & IFF_UP))
+      continue;
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(entry->ifa_addr)->sin_addr, text,
+              sizeof(text));
+    own = text;
+  }
+  freeifaddrs(interfaces);
+  if (own.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 interface";
+  EXPECT_EQ(local_address_towards(own), own);
+  const int port = 20000 + static_cast<int>((getpid() + 7) % 20000);
+  std::vector<double> sums[2];
+  auto worker = [&](int rank) {
+    sums[rank] = Group::with_tcp_store(own, port, rank, 2).all_reduce_sum({1.0 + rank});
+  };
+  std::thread first(worker, 0), second(worker, 1);
+  first.join();
+  second.join();
+  EXPECT_EQ(sums[0], std::vector<double>{3.0});
+  EXPECT_EQ(sums[1], std::vector<double>{3.0});
+  EXPECT_THROW(local_address_towards("no-such-host.invalid"), InputError);
+}
+
+TEST(ProcessGroup, RankDeviceSpreadsCudaRanksOverGpus) {
+  EXPECT_EQ(rank_device(at::Device(at::kCPU)), at::Device(at::kCPU));
+  EXPECT_EQ(rank_device(at::Device(at::kCUDA, 3)), at::Device(at::kCUDA, 3));
+  setenv("LOCAL_RANK", "2", 1);
+  EXPECT_EQ(rank_device(at::Device(at::kCUDA)), at::Device(at::kCUDA, 2));
+  unsetenv("LOCAL_RANK");
+  EXPECT_EQ(rank_device(at::Device(at::kCUDA)), at::Device(at::kCUDA, 0));
 }
 
 }  // namespace empo::dist

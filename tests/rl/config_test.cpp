@@ -71,6 +71,7 @@ TEST(Config, ReadsEveryKindOfValue) {
                                         "dtype: bfloat16\n"
                                         "attn_implementation: eager\n"
                                         "gradient_checkpointing: true\n"
+                                        "zero_stage: 2\n"
                                         "entropy_band: [0.1, 0.9]\n"
                                         "eval_files: [a.jsonl, b.jsonl]\n"
                                         "answer_extraction: boxed\n"
@@ -90,6 +91,7 @@ TEST(Config, ReadsEveryKindOfValue) {
   EXPECT_EQ(config.dtype, Dtype::bfloat16);
   EXPECT_EQ(config.attn_implementation, model::AttnImplementation::eager);
   EXPECT_TRUE(config.gradient_checkpointing);
+  EXPECT_EQ(config.zero_stage, 2);
   EXPECT_EQ(config.entropy_band, (EntropyBand{0.1, 0.9}));
   EXPECT_EQ(config.eval_files, (std::vector<std::string>{"a.jsonl", "b.jsonl"}));
   EXPECT_EQ(config.answer_extraction, AnswerExtraction::boxed);
@@ -184,6 +186,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"num_train_epochs: 0", "num_train_epochs", "must be > 0"},
         BadValue{"per_device_train_batch_size: 0", "per_device_train_batch_size", "must be >= 1"},
         BadValue{"num_iterations: 0", "num_iterations", "must be >= 1"},
+        BadValue{"zero_stage: 3", "zero_stage", "must be in [0, 2], got 3"},
         BadValue{"max_completion_length: 0", "max_completion_length", "must be >= 1"},
         BadValue{"entropy_band: [0.8, 0.2]", "entropy_band", "0 <= low <= high <= 1"},
         BadValue{"entropy_band: [0, 1.5]", "entropy_band", "0 <= low <= high <= 1"},

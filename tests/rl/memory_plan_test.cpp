@@ -93,6 +93,27 @@ TEST(MemoryPlan, StateTermsFollowTheDtype) {
   EXPECT_EQ(with_judge.weights, 6 * P);
 }
 
+TEST(MemoryPlan, ZeroStagesShardTheFloat32State) {
+  auto model = recipe_model("Qwen2.5-Math-7B");
+  const int64_t P = parameter_count(model);
+  const int64_t R = (P + 7) / 8;
+  TrainConfig config = cpu_config();
+  PlanTarget gpu;
+  gpu.gpu = true;
+  gpu.fused_attention = true;
+  gpu.nproc = 8;
+  config.zero_stage = 1;
+  auto stage1 = plan_memory(config, model, std::nullopt, gpu);
+  EXPECT_EQ(stage1.gradients, 2 * P + 4 * P);
+  EXPECT_EQ(stage1.optimizer, 16 * R);  // master, two moments, float32 gradient of a range
+  config.zero_stage = 2;
+  auto stage2 = plan_memory(config, model, std::nullopt, gpu);
+  EXPECT_EQ(stage2.gradients, 2 * P + 4 * R);
+  EXPECT_EQ(stage2.optimizer, 12 * R);
+  gpu.nproc = 1;  // one rank owns every range
+  EXPECT_EQ(plan_memory(config, model, std::nullopt, gpu).optimizer, 12 * P);
+}
+
 TEST(MemoryPlan, LoraTrainsOnlyTheAdapters) {
   auto model = recipe_model("Qwen2.5-Math-7B");
   const int64_t P = parameter_count(model);

@@ -19,14 +19,23 @@
 namespace c10d {
 class ProcessGroup;
 class Backend;
+class Store;
 }  // namespace c10d
+
+// c10d's NCCL backend: only the CUDA wheel's libtorch (2.x) exports it (its torch_cuda target
+// defines USE_C10D_NCCL); Debian's 1.13 is CPU-only.
+#if TORCH_VERSION_MAJOR >= 2 && defined(USE_C10D_NCCL)
+#define EMPO_HAS_NCCL 1
+#else
+#define EMPO_HAS_NCCL 0
+#endif
 
 namespace empo::compat {
 
 inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
 
-// The base a c10d Gloo group is held through: 2.x split ProcessGroup into a dispatcher over
-// per-device c10d::Backend objects, and ProcessGroupGloo became a Backend.
+// The base a c10d Gloo (or NCCL) group is held through: 2.x split ProcessGroup into a
+// dispatcher over per-device c10d::Backend objects, and ProcessGroupGloo/NCCL became Backends.
 #if TORCH_VERSION_MAJOR >= 2
 using GlooBase = c10d::Backend;
 #else

@@ -451,6 +451,7 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       number_key("lora_alpha", &C::lora_alpha, above(0)),
       number_key("lora_dropout", &C::lora_dropout, half_open(0, 1)),
       lora_target_modules_key(),
+      integer_key("zero_stage", &C::zero_stage, closed(0, 2)),
       string_key("system_prompt", &C::system_prompt),
       question_template_key(),
       enum_key("chat_format", &C::chat_format, kChatFormats),

@@ -60,6 +60,9 @@ struct TrainConfig {
   model::AttnImplementation attn_implementation = model::AttnImplementation::automatic;
   // Recompute each decoder layer in backward instead of keeping its activations (TRL's name).
   bool gradient_checkpointing = false;
+  // DeepSpeed's ZeRO stage over the data-parallel ranks: 0 replicated, 1 master weights and
+  // AdamW moments sharded, 2 also gradients (rl/zero_optimizer.h).
+  int zero_stage = 0;
 
   // --- LoRA (PEFT's LoraConfig names). lora_r > 0 trains adapters on the frozen model instead
   // of every weight; checkpoints are then PEFT adapter folders (model/lora.h).

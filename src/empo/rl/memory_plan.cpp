@@ -125,8 +125,27 @@ MemoryPlan plan_memory(const TrainConfig& config, const model::ModelConfig& poli
   if (judge) plan.weights += parameter_count(*judge) * b;
   // Autograd's .grad in the parameter dtype, and for bf16 the float32 sums of
   // rl/grad_accumulation.h that outlive each micro-batch's bf16 gradient.
-  plan.gradients = trainable * b + (b < 4 ? trainable * 4 : 0);
-  plan.optimizer = trainable * 8 + (b < 4 ? trainable * 4 : 0);
+  // zero_stage shards float32 state over the ranks, in ranges of R = ceil(P / N) elements
+  // (rl/zero_optimizer.h): stage 1 keeps a range's master, moments and float32 gradient copy;
+  // stage 2 reduces every micro-batch's gradient into the owner's float32 range instead of
+  // summing it whole.
+  const int64_t N = std::max(1, target.nproc);
+  const int64_t range = (trainable + N - 1) / N;
+  const int64_t float32_sums = b < 4 ? trainable * 4 : 0;
+  switch (config.zero_stage) {
+    case 0:
+      plan.gradients = trainable * b + float32_sums;
+      plan.optimizer = trainable * 8 + float32_sums;
+      break;
+    case 1:
+      plan.gradients = trainable * b + float32_sums;
+      plan.optimizer = range * 16;
+      break;
+    default:
+      plan.gradients = trainable * b + range * 4;
+      plan.optimizer = range * 12;
+      break;
+  }
   // Each adapter keeps its (tokens, r) projection, and its dropped-out input when dropout is on.
   int64_t adapter_elements = 0;
   for (model::LoraModule module : lora.r > 0 ? lora.targets : std::vector<model::LoraModule>{}) {

@@ -20,21 +20,26 @@ AdamW::AdamW(std::vector<at::Tensor> parameters, const AdamWSettings& settings)
   }
 }
 
+void adamw_update(at::Tensor& weights, const at::Tensor& grad, at::Tensor& exp_avg,
+                  at::Tensor& exp_avg_sq, const AdamWSettings& settings, double lr, int64_t step) {
+  const double correction1 = 1.0 - std::pow(settings.beta1, static_cast<double>(step));
+  const double correction2 = 1.0 - std::pow(settings.beta2, static_cast<double>(step));
+  if (settings.weight_decay != 0.0) weights.mul_(1.0 - lr * settings.weight_decay);
+  exp_avg.mul_(settings.beta1).add_(grad, 1.0 - settings.beta1);
+  exp_avg_sq.mul_(settings.beta2).addcmul_(grad, grad, 1.0 - settings.beta2);
+  auto denominator = (exp_avg_sq.sqrt() / std::sqrt(correction2)).add_(settings.epsilon);
+  weights.addcdiv_(exp_avg, denominator, -lr / correction1);
+}
+
 void AdamW::step(double lr) {
   at::NoGradGuard no_grad;
   ++steps_;
-  const double correction1 = 1.0 - std::pow(settings_.beta1, static_cast<double>(steps_));
-  const double correction2 = 1.0 - std::pow(settings_.beta2, static_cast<double>(steps_));
   for (size_t i = 0; i < parameters_.size(); ++i) {
     auto& parameter = parameters_[i];
     if (!parameter.grad().defined()) continue;
-    auto grad = parameter.grad().to(at::kFloat);
     auto weights = master_[i].defined() ? master_[i] : parameter;  // float32, updated in place
-    if (settings_.weight_decay != 0.0) weights.mul_(1.0 - lr * settings_.weight_decay);
-    exp_avg_[i].mul_(settings_.beta1).add_(grad, 1.0 - settings_.beta1);
-    exp_avg_sq_[i].mul_(settings_.beta2).addcmul_(grad, grad, 1.0 - settings_.beta2);
-    auto denominator = (exp_avg_sq_[i].sqrt() / std::sqrt(correction2)).add_(settings_.epsilon);
-    weights.addcdiv_(exp_avg_[i], denominator, -lr / correction1);
+    adamw_update(weights, parameter.grad().to(at::kFloat), exp_avg_[i], exp_avg_sq_[i], settings_,
+                 lr, steps_);
     if (master_[i].defined()) parameter.copy_(weights);
   }
 }

@@ -19,6 +19,12 @@ struct AdamWSettings {
   double weight_decay = 0.0;
 };
 
+// One torch.optim.AdamW update, in place, of float32 `weights` with their float32 moments at
+// step count `step` (1-based, already incremented). The replicated AdamW below and the sharded
+// optimizer (zero_optimizer.h) both update through it.
+void adamw_update(at::Tensor& weights, const at::Tensor& grad, at::Tensor& exp_avg,
+                  at::Tensor& exp_avg_sq, const AdamWSettings& settings, double lr, int64_t step);
+
 class AdamW {
  public:
   AdamW(std::vector<at::Tensor> parameters, const AdamWSettings& settings);

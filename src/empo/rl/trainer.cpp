@@ -36,6 +36,7 @@
 #include "empo/rl/rollout.h"
 #include "empo/rl/update.h"
 #include "empo/rl/update_plan.h"
+#include "empo/rl/zero_optimizer.h"
 
 namespace empo::rl {
 
@@ -105,7 +106,7 @@ class Run {
         store_(run_dir_, kTrainerState, config_.save_total_limit),
         metrics_log_((fs::path(run_dir_) / "metrics.jsonl").string()),
         completions_log_((fs::path(run_dir_) / "completions.jsonl").string()),
-        device_(model::parse_device(config_.device)),
+        device_(dist::rank_device(model::parse_device(config_.device))),
         dtype_(train_dtype(config_, device_)),
         source_(data::PromptSource::from_file(config_.train_file, config_.seed, true,
                                               config_.skip_bad_lines ? &skipped_lines_ : nullptr)),
@@ -123,9 +124,11 @@ class Run {
       parameters_ = model::parameters(policy_.model);
     for (auto& parameter : parameters_) parameter.requires_grad_(true);
     accumulator_ = GradAccumulator(parameters_);
-    optimizer_ = std::make_unique<AdamW>(
-        parameters_, AdamWSettings{config_.adam_beta1, config_.adam_beta2, config_.adam_epsilon,
-                                   config_.weight_decay});
+    optimizer_ =
+        std::make_unique<ZeroOptimizer>(parameters_,
+                                        AdamWSettings{config_.adam_beta1, config_.adam_beta2,
+                                                      config_.adam_epsilon, config_.weight_decay},
+                                        group_, config_.zero_stage);
     // The frozen reference is always the starting model; a LoRA run's is its own base with
     // the adapters off, sharing the weights.
     if (needs_reference())
@@ -167,17 +170,29 @@ class Run {
     const fs::path folder = checkpoint;
     const std::string state_path = (folder / kTrainerState).string();
     auto state = io::parse_json(io::read_file(state_path), state_path);
+    long saved_global_batch = 0;
+    int saved_world_size = 0;
     try {
       state_.step = state.at("step").get<long>();
       state_.questions_drawn = state.at("questions_drawn").get<uint64_t>();
       state_.num_tokens = state.at("num_tokens").get<int64_t>();
       state_.guard_strikes = state.at("guard_strikes").get<int>();
       state_.skipped_steps = state.value("skipped_steps", 0L);
+      saved_global_batch = state.value("global_batch_size", global_batch_size(group_.world_size()));
+      saved_world_size = state.value("world_size", group_.world_size());
     } catch (const io::Json::exception& error) {
       throw_input_error(state_path, 0, std::string("malformed trainer state: ") + error.what());
     }
+    if (saved_global_batch != global_batch_size(group_.world_size()))
+      throw_input_error(
+          state_path, 0,
+          "the checkpoint was trained on " + std::to_string(saved_world_size) +
+              " processes with a global batch of " + std::to_string(saved_global_batch) +
+              " questions per optimizer step; on " + std::to_string(group_.world_size()) +
+              " processes per_device_train_batch_size x gradient_accumulation_steps must be " +
+              std::to_string(saved_global_batch) + " / " + std::to_string(group_.world_size()));
     source_.cursor().restore(data::CursorState::from_json(state.at("cursor")));
-    optimizer_->load_state(model::load_tensor_file((folder / "optimizer.safetensors").string()));
+    optimizer_->load(folder.string());  // any zero_stage, any number of ranks
     if (group_.is_main()) {
       metrics_log_.keep_through(state_.step);
       completions_log_.keep_through(state_.step);
@@ -507,6 +522,12 @@ class Run {
     bool any_gradient = false;
     model::LoraAdapters* lora = policy_.model.lora.get();
     if (lora) lora->dropout_active = true;
+    // zero_stage 2 reduces each micro-batch's gradient to the ranks owning it: every rank takes
+    // part as often as the rank with the most micro-batches (the others add zeros).
+    const bool reduce_each = optimizer_->reduces_every_micro_batch();
+    const size_t reductions = reduce_each ? static_cast<size_t>(group_.all_reduce_max(
+                                                static_cast<double>(step.micro_batches.size())))
+                                          : 0;
     for (size_t micro_index = 0; micro_index < step.micro_batches.size(); ++micro_index) {
       const auto& micro = step.micro_batches[micro_index];
       // lora_dropout masks: a stream per (seed, step, micro-batch), the same after a resume.
@@ -534,15 +555,18 @@ class Run {
                       loss_normalizers(config_, global, local, micro.chunk, group_.world_size()));
       if (result.loss.requires_grad()) {
         result.loss.backward();
-        accumulator_.add_micro_batch();
+        if (!reduce_each) accumulator_.add_micro_batch();
         any_gradient = true;
       }
+      if (reduce_each) optimizer_->reduce_micro_batch();
       loss_total += result.loss.detach().to(at::kDouble);
       statistics += result.statistics;
       entropy_total +=
           (scored.entropy.detach().view({-1, batch.K}) * batch.mask).sum().to(at::kDouble);
     }
     if (lora) lora->dropout_active = false;
+    for (size_t extra = step.micro_batches.size(); extra < reductions; ++extra)
+      optimizer_->reduce_micro_batch();
     auto device_sums =
         read_statistics(at::cat({loss_total.unsqueeze(0), statistics, entropy_total.unsqueeze(0)}));
     double tokens = 0;
@@ -560,8 +584,7 @@ class Run {
     UpdateOutcome outcome;
     if (gradient_everywhere) {
       accumulator_.finish();
-      dist::all_reduce_gradients(group_, parameters_);
-      outcome = guarded_step(*optimizer_, parameters_, loss, config_.max_grad_norm, lr);
+      outcome = optimizer_->step(loss, config_.max_grad_norm, lr);
       if (!outcome.applied) {
         ++state_.skipped_steps;
         ++state_.nonfinite_in_row;
@@ -675,26 +698,59 @@ class Run {
       model::save_model(policy_.model, folder, file_dtype);
     for (const auto& [name, contents] : side_files_)
       io::write_file_atomic((fs::path(folder) / name).string(), contents);
-    model::save_tensor_file((fs::path(folder) / "optimizer.safetensors").string(),
-                            optimizer_->state());
+    if (optimizer_->stage() == 0) optimizer_->save(folder);
+    // Sharded stages: every rank wrote its shard into shard_folder(); they join the checkpoint.
+    if (optimizer_->stage() > 0)
+      for (const auto& entry : fs::directory_iterator(shard_folder()))
+        fs::rename(entry.path(), fs::path(folder) / entry.path().filename());
     io::Json state{{"step", state_.step},
                    {"questions_drawn", state_.questions_drawn},
                    {"num_tokens", state_.num_tokens},
                    {"guard_strikes", state_.guard_strikes},
                    {"skipped_steps", state_.skipped_steps},
                    {"cursor", source_.cursor().state().to_json()},
-                   {"total_steps", total_steps_}};
+                   {"total_steps", total_steps_},
+                   {"world_size", group_.world_size()},
+                   {"global_batch_size", global_batch_size(group_.world_size())}};
     io::write_file_atomic((fs::path(folder) / kTrainerState).string(), state.dump(2) + "\n");
   }
 
-  // Every rank holds the same weights and optimizer state; rank 0 writes them. A failed write
-  // (a full disk) is reported to every rank, so none waits at a collective for it.
+  // Where the ranks write their optimizer shards before rank 0 moves them into the checkpoint
+  // it publishes; a staging name (checkpoint-<N>.tmp-*), so a crash leaves nothing that counts.
+  std::string shard_folder() const {
+    return (fs::path(run_dir_) / (io::CheckpointStore::folder_name(state_.step) + ".tmp-shards"))
+        .string();
+  }
+
+  // Questions per optimizer step over all ranks: a run resumes on another number of processes
+  // only with the same global batch (per_device_train_batch_size scaled to match).
+  long global_batch_size(int world_size) const {
+    return static_cast<long>(config_.per_device_train_batch_size) *
+           config_.gradient_accumulation_steps * world_size;
+  }
+
+  // Every rank holds the same weights; rank 0 writes them, and with a sharded optimizer every
+  // rank first writes its shard. A failed write (a full disk) is reported to every rank, so
+  // none waits at a collective for it.
   std::string save_checkpoint() {
     std::exception_ptr failure;
+    if (optimizer_->stage() > 0) {
+      try {
+        fs::create_directories(shard_folder());
+        optimizer_->save(shard_folder());
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      if (group_.all_reduce_max(failure ? 1.0 : 0.0) > 0.0) {
+        if (failure) std::rethrow_exception(failure);
+        throw std::runtime_error("a rank could not write its optimizer shard (see its error)");
+      }
+    }
     if (group_.is_main()) {
       try {
         store_.save(state_.step,
                     [this](const std::string& folder) { write_checkpoint_files(folder); });
+        if (optimizer_->stage() > 0) fs::remove_all(shard_folder());
       } catch (...) {
         failure = std::current_exception();
       }
@@ -721,7 +777,7 @@ class Run {
   AnswerEquivalence equivalence_;
   std::optional<model::Model> reference_;
   std::vector<at::Tensor> parameters_;
-  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<ZeroOptimizer> optimizer_;
   GradAccumulator accumulator_;  // float32 sums of bf16 gradients across micro-batches
   RewardSettings reward_settings_;
   generate::PromptSettings prompt_settings_;
@@ -745,6 +801,11 @@ void require_writable_run_dir(const std::string& run_dir) {
   }
 }
 
+// The process group of torchrun's variables; NCCL joins it for CUDA devices where compiled in.
+dist::Group process_group(const TrainConfig& config) {
+  return dist::Group::from_environment(model::parse_device(config.device).is_cuda());
+}
+
 }  // namespace
 
 int guard_strikes_after(int strikes, double normalized_entropy, double mean_reward,
@@ -760,7 +821,7 @@ std::string latest_checkpoint(const std::string& run_dir) {
 
 TrainResult train(const TrainConfig& config, const TrainHooks& hooks) {
   validate(config);
-  auto group = dist::Group::from_environment();
+  auto group = process_group(config);
   if (group.is_main()) require_writable_run_dir(config.output_dir);
   model::init_runtime();
   Run run(config, config.model_name_or_path, /*resuming=*/false, std::move(group));
@@ -769,7 +830,9 @@ TrainResult train(const TrainConfig& config, const TrainHooks& hooks) {
 
 TrainResult resume(const std::string& run_dir, const std::vector<std::string>& overrides,
                    const TrainHooks& hooks) {
-  auto group = dist::Group::from_environment();
+  auto config = load_config((fs::path(run_dir) / "config.yaml").string(), overrides);
+  config.output_dir = run_dir;
+  auto group = process_group(config);
   if (group.is_main()) {
     require_writable_run_dir(run_dir);
     // A crash while a checkpoint was being replaced leaves it under its aside name.
@@ -778,8 +841,6 @@ TrainResult resume(const std::string& run_dir, const std::vector<std::string>& o
   group.barrier();
   auto checkpoint = latest_checkpoint(run_dir);
   if (checkpoint.empty()) throw InputError(run_dir + ": no checkpoint to resume from");
-  auto config = load_config((fs::path(run_dir) / "config.yaml").string(), overrides);
-  config.output_dir = run_dir;
   model::init_runtime();
   Run run(config, checkpoint, /*resuming=*/true, std::move(group));
   run.restore(checkpoint);
