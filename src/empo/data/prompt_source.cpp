@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "empo/data/random.h"
+#include "empo/data/truthfulqa.h"
 #include "empo/io/error.h"
 
 namespace empo::data {
@@ -138,6 +139,7 @@ Question parse_question(const io::Json& record, const std::string& path, long li
 }
 
 std::vector<Question> read_questions(const std::string& path, std::vector<SkippedLine>* skipped) {
+  if (is_csv_path(path)) return truthfulqa_questions(read_truthfulqa(path, skipped));
   std::vector<Question> questions;
   auto visit = [&](const io::Json& record, long line) {
     if (!skipped) {

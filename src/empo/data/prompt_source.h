@@ -13,6 +13,7 @@
 //   else "solution" (kept whole: a worked solution, not a final answer; see
 //   Question::answer_from_solution).
 // Optional "id" (string or integer); otherwise the id is "<file stem>:<line>".
+// A file ending in .csv is read as TruthfulQA (data/truthfulqa.h): its questions only.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,8 +54,8 @@ struct SkippedLine {
   std::string message;
 };
 
-// Every question of a JSONL file; InputError on a bad line or when the file has none. With
-// `skipped`, a bad line (invalid JSON, no usable question) is recorded there instead.
+// Every question of a JSONL (or TruthfulQA CSV) file; InputError on a bad line or when the file has
+// none. With `skipped`, a bad line (invalid JSON, no usable question) is recorded there instead.
 std::vector<Question> read_questions(const std::string& path,
                                      std::vector<SkippedLine>* skipped = nullptr);
 
