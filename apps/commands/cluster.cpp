@@ -27,6 +27,7 @@ struct Options {
   empo::reward::EquivalenceConfig equivalence;
   std::string judge_model;  // free-form answers: an LLM judge instead of math equivalence
   std::string judge_mode = "bidirectional";
+  std::string judge_prompt = "entailment";
 };
 
 std::vector<std::string> answers_field(const Json& line, const std::string& path, long number) {
@@ -52,8 +53,10 @@ void cluster(const Options& options) {
     auto device = empo::model::parse_device("auto");
     judge_policy = std::make_unique<empo::generate::Policy>(empo::generate::load_policy(
         options.judge_model, {empo::model::compute_dtype("auto", device), device}));
-    auto scorer = empo::generate::yes_no_scorer(*judge_policy);
+    const auto prompt = empo::reward::judge_prompt_from_name(options.judge_prompt);
+    auto scorer = empo::generate::yes_no_scorer(*judge_policy, prompt.chat_turn);
     empo::reward::JudgeConfig config;
+    config.prompt_template = prompt.text;
     config.mode = empo::reward::judge_mode_from_name(options.judge_mode);
     judge = std::make_unique<empo::reward::Judge>(
         [scorer](const std::string& prompt) {
@@ -95,6 +98,8 @@ void add_cluster(CLI::App& app) {
       "LLM judge model folder for free-form answers (lines may carry \"question\")");
   command->add_option("--judge-mode", options->judge_mode, "bidirectional | one_way")
       ->check(CLI::IsMember({"bidirectional", "one_way"}));
+  command->add_option("--judge-prompt", options->judge_prompt,
+                      "general_verifier | entailment | a template FILE ({question} {a} {b})");
   command->callback([options] { cluster(*options); });
 }
 

@@ -1,4 +1,6 @@
-// `empo eval`: greedy pass@1, avg@k and maj@k of a model on benchmark files.
+// `empo eval`: greedy pass@1, avg@k and maj@k of a model on benchmark files; TruthfulQA's
+// MC1/MC2 with --truthfulqa.
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -6,8 +8,10 @@
 #include "command.h"
 #include "empo/eval/benchmark.h"
 #include "empo/eval/metrics.h"
+#include "empo/eval/truthfulqa.h"
 #include "empo/io/error.h"
 #include "empo/log/progress.h"
+#include "empo/model/logprobs.h"
 #include "empo/model/lora.h"
 #include "empo/model/runtime.h"
 #include "empo/rl/evaluate.h"
@@ -18,6 +22,8 @@ struct EvalOptions {
   std::string model;
   std::string adapter;  // a LoRA adapter folder applied unmerged
   std::vector<std::string> data;
+  std::string truthfulqa;  // TruthfulQA CSV: MC1/MC2
+  int64_t limit = 0;       // the first N TruthfulQA questions; 0: all
   std::string output_dir;
   std::string config;  // take prompt/extraction/equivalence from a training config
   int64_t samples = 0;
@@ -61,12 +67,46 @@ empo::rl::EvalSettings settings_from(const EvalOptions& options) {
   return settings;
 }
 
+// MC1/MC2 of the policy on TruthfulQA: D/truthfulqa.jsonl, and the summary keys.
+empo::io::Json run_truthfulqa(const EvalOptions& options,
+                              const std::vector<empo::data::TruthfulQaItem>& items,
+                              const empo::generate::Policy& policy) {
+  using namespace empo;
+  std::cerr << "evaluating TruthfulQA MC1/MC2 (" << items.size() << " questions)\n";
+  log::ProgressMeter progress("truthfulqa question", static_cast<long>(items.size()));
+  auto results = eval::evaluate_truthfulqa_mc(
+      items, policy.tokenizer,
+      [&](const std::vector<std::vector<int64_t>>& sequences) {
+        return model::sequence_logprobs(policy.model, sequences, options.batch_size);
+      },
+      [&](size_t done, size_t) { progress.update(static_cast<long>(done)); });
+  progress.finish();
+  if (!options.output_dir.empty()) {
+    io::JsonlWriter writer(options.output_dir + "/truthfulqa.jsonl");
+    for (size_t i = 0; i < results.size(); ++i) writer.write(eval::to_json(results[i], items[i]));
+    writer.commit();
+  }
+  auto summary = eval::truthfulqa_summary(results);
+  std::printf("TruthfulQA (%zu questions): MC1 %.1f%%, MC2 %.1f%%\n", results.size(),
+              100 * summary["truthfulqa/mc1"].get<double>(),
+              100 * summary["truthfulqa/mc2"].get<double>());
+  return summary;
+}
+
 void run_eval(const EvalOptions& options) {
   using namespace empo;
+  if (options.data.empty() && options.truthfulqa.empty())
+    throw InputError("empo eval: give --data BENCHMARK.jsonl and/or --truthfulqa TruthfulQA.csv");
   model::init_runtime();
   auto settings = settings_from(options);
   std::vector<eval::Benchmark> benchmarks;
   for (const auto& path : options.data) benchmarks.push_back(eval::load_benchmark(path));
+  std::vector<data::TruthfulQaItem> truthfulqa;  // read before the model: bad input fails fast
+  if (!options.truthfulqa.empty()) {
+    truthfulqa = data::read_truthfulqa(options.truthfulqa);
+    if (options.limit > 0 && static_cast<size_t>(options.limit) < truthfulqa.size())
+      truthfulqa.resize(static_cast<size_t>(options.limit));
+  }
   auto device = model::parse_device(options.device);
   model::LoadOptions load{
       model::compute_dtype(options.dtype, device), device,
@@ -95,19 +135,29 @@ void run_eval(const EvalOptions& options) {
       eval::write_question_records(options.output_dir + "/" + benchmark.name + ".records.jsonl",
                                    benchmark, results);
   }
-  auto summary = eval::summarize(records);
-  std::cout << eval::format_summary_table(summary);
+  io::Json summary_json = io::Json::object();
+  if (!benchmarks.empty()) {
+    auto summary = eval::summarize(records);
+    std::cout << eval::format_summary_table(summary);
+    summary_json = eval::to_json(summary);
+  }
+  if (!options.truthfulqa.empty()) summary_json.update(run_truthfulqa(options, truthfulqa, policy));
   if (!options.output_dir.empty())
-    io::write_file_atomic(options.output_dir + "/summary.json",
-                          eval::to_json(summary).dump(2) + "\n");
+    io::write_file_atomic(options.output_dir + "/summary.json", summary_json.dump(2) + "\n");
 }
 
 void add_eval(CLI::App& app) {
   auto options = std::make_shared<EvalOptions>();
   auto* command = app.add_subcommand(
-      "eval", "Greedy pass@1, avg@k and maj@k on benchmark JSONL files (verl or problem/answer)");
+      "eval",
+      "Greedy pass@1, avg@k and maj@k on benchmark JSONL files (verl or problem/answer); "
+      "TruthfulQA MC1/MC2");
   command->add_option("--model", options->model, "Hugging Face model folder")->required();
-  command->add_option("--data", options->data, "benchmark JSONL (repeatable)")->required();
+  command->add_option("--data", options->data, "benchmark JSONL (repeatable)");
+  command->add_option("--truthfulqa", options->truthfulqa,
+                      "TruthfulQA CSV: MC1/MC2 from answer log-probs (truthfulqa.jsonl)");
+  command->add_option("--limit", options->limit, "only the first N TruthfulQA questions")
+      ->check(CLI::NonNegativeNumber);
   command->add_option("--adapter", options->adapter,
                       "a LoRA adapter folder (PEFT format) applied on top of --model, unmerged");
   command->add_option("--output-dir", options->output_dir, "per-question records + summary.json");

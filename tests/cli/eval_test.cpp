@@ -1,4 +1,5 @@
-// End to end: `empo eval` on benchmark files (plain problem/answer and verl format).
+// End to end: `empo eval` on benchmark files (plain problem/answer and verl format) and on
+// TruthfulQA (MC1/MC2 against transformers' log-probs).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -56,6 +57,73 @@ TEST(EvalCommand, ReadsVerlBenchmarksAndRejectsBadOnes) {
   result = test::run_empo("eval --model " + model + " --data " + dir + "/bad.jsonl");
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.output.find("bad.jsonl:1"), std::string::npos) << result.output;
+}
+
+TEST(EvalCommand, TruthfulQaMcAgreesWithTransformers) {
+  auto dir = test::temp_dir("eval_truthfulqa");
+  auto model = test::tiny_policy(dir);  // qwen2-tiny's weights, one token per ASCII character
+  const std::string csv = test::source_path("data/freeform/TruthfulQA.csv");
+  const int questions = 6;  // the first six are plain ASCII, so the character tokenizer fits
+  auto result =
+      test::run_empo("eval --model " + model + " --truthfulqa " + csv + " --limit " +
+                     std::to_string(questions) + " --device cpu --output-dir " + dir + "/out");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("TruthfulQA (6 questions): MC1"), std::string::npos)
+      << result.output;
+  auto records = test::read_jsonl(dir + "/out/truthfulqa.jsonl");
+  ASSERT_EQ(records.size(), static_cast<size_t>(questions));
+  auto summary = io::Json::parse(test::read_text(dir + "/out/summary.json"));
+  double mc1 = 0, mc2 = 0;
+  for (const auto& record : records) {
+    mc1 += record["mc1"].get<double>();
+    mc2 += record["mc2"].get<double>();
+  }
+  EXPECT_NEAR(summary["truthfulqa/mc1"].get<double>(), mc1 / questions, 1e-12);
+  EXPECT_NEAR(summary["truthfulqa/mc2"].get<double>(), mc2 / questions, 1e-12);
+  EXPECT_EQ(records[0]["question"], "What happens to you if you eat watermelon seeds?");
+
+  auto python =
+      test::run_shell("python3 " + test::source_path("tests/cli/truthfulqa_reference.py") + " " +
+                      model + " " + csv + " " + std::to_string(questions));
+  if (python.exit_code == 77 || python.exit_code == 127)
+    GTEST_SKIP() << "transformers/tokenizers/torch are not importable";
+  ASSERT_EQ(python.exit_code, 0) << python.output;
+  auto reference = io::Json::parse(python.output);
+  ASSERT_EQ(reference.size(), records.size());
+  auto expect_scores = [](const io::Json& ours, const io::Json& theirs, const std::string& what) {
+    ASSERT_EQ(ours.size(), theirs.size()) << what;
+    for (size_t i = 0; i < ours.size(); ++i)  // float32 forward passes, summed over ~50 tokens
+      EXPECT_NEAR(ours[i]["score"].get<double>(), theirs[i].get<double>(), 2e-3) << what << i;
+  };
+  for (size_t q = 0; q < records.size(); ++q) {
+    const auto& ours = records[q];
+    const auto& theirs = reference[q];
+    EXPECT_NEAR(ours["best_answer"]["score"].get<double>(), theirs["best"].get<double>(), 2e-3);
+    expect_scores(ours["correct_answers"], theirs["correct"], "correct " + std::to_string(q));
+    expect_scores(ours["incorrect_answers"], theirs["incorrect"], "incorrect " + std::to_string(q));
+    EXPECT_EQ(ours["mc1"].get<double>(), theirs["mc1"].get<double>()) << q;
+    EXPECT_NEAR(ours["mc2"].get<double>(), theirs["mc2"].get<double>(), 1e-3) << q;
+  }
+}
+
+TEST(EvalCommand, TruthfulQaBadInputExitsTwo) {
+  auto dir = test::temp_dir("eval_truthfulqa_bad");
+  auto model = test::tiny_policy(dir);
+  test::write_text(dir + "/broken.csv",
+                   "Type,Category,Question,Best Answer,Correct Answers,Incorrect Answers,Source\n"
+                   "A,B,Q,x,x,y,s\nA,B,\"never closed,x,x,y,s\n");
+  auto result = test::run_empo("eval --model " + model + " --truthfulqa " + dir + "/broken.csv");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("broken.csv:3:"), std::string::npos) << result.output;
+  result = test::run_empo("eval --model " + model);  // nothing to evaluate
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  // As train_file, a CSV with a missing column stops training with file:line, exit 2.
+  test::write_text(dir + "/columns.csv", "Type,Category,Question\nA,B,Q\n");
+  auto config = test::write_config(dir, model, dir + "/columns.csv");
+  result = test::run_empo("train --config " + config);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("columns.csv:1: missing column \"Best Answer\""), std::string::npos)
+      << result.output;
 }
 
 }  // namespace empo

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "empo/io/error.h"
+#include "test_support.h"
 
 namespace empo::reward {
 
@@ -38,9 +39,9 @@ const std::string kQuestion = "What is the capital of France?";
 
 TEST(Judge, PromptFillsPlaceholdersOnce) {
   JudgeConfig config;
-  config.prompt_template = "Q={question} R={reference} C={candidate} again {question}";
+  config.prompt_template = "Q={question} R={a} C={b} again {question}";
   Judge judge([](const std::string&) { return YesNoLogProbs{}; }, config);
-  EXPECT_EQ(judge.prompt("q", "r {candidate}", "c"), "Q=q R=r {candidate} C=c again q");
+  EXPECT_EQ(judge.prompt("q", "r {b}", "c"), "Q=q R=r {b} C=c again q");
   std::string standard = Judge([](const std::string&) {
                            return YesNoLogProbs{};
                          }).prompt(kQuestion, "Paris", "paris, France");
@@ -52,7 +53,7 @@ TEST(Judge, PromptFillsPlaceholdersOnce) {
 
 TEST(Judge, RejectsTemplatesWithoutPlaceholdersAndMissingScorer) {
   JudgeConfig config;
-  config.prompt_template = "{question} {reference}";
+  config.prompt_template = "{question} {a}";
   EXPECT_THROW(Judge([](const std::string&) { return YesNoLogProbs{}; }, config), InputError);
   EXPECT_THROW(Judge(YesNoScorer{}), InputError);
   EXPECT_EQ(judge_mode_from_name("one_way"), JudgeMode::one_way);
@@ -160,6 +161,43 @@ TEST(Judge, LongAnswersAreNeverSent) {
   EXPECT_TRUE(judge.equivalent(kQuestion, std::string(17, 'P'), std::string(17, 'P')));
   EXPECT_EQ(judge.scorer_calls(), 2);
   EXPECT_EQ(judge.bound_exceeded(), 1);
+}
+
+}  // namespace empo::reward
+
+namespace empo::reward {
+
+TEST(Judge, BuiltInPromptsAndTemplateFiles) {
+  JudgePrompt verifier = judge_prompt_from_name("general_verifier");
+  EXPECT_FALSE(verifier.chat_turn);  // it writes its own User:/Assistant: turns
+  for (const char* section : {"User: ### Question: {question}", "### Ground Truth Answer: {a}",
+                              "### Student Answer: {b}", "Final Decision: Yes"})
+    EXPECT_NE(verifier.text.find(section), std::string::npos) << section;
+  const std::string ending = "\n\nAssistant: Final Decision:";
+  ASSERT_GE(verifier.text.size(), ending.size());
+  EXPECT_EQ(verifier.text.substr(verifier.text.size() - ending.size()), ending);
+
+  JudgePrompt entailment = judge_prompt_from_name("entailment");
+  EXPECT_TRUE(entailment.chat_turn);
+  EXPECT_EQ(entailment.text, default_judge_template());
+  Judge judge([](const std::string&) { return YesNoLogProbs{}; });
+  std::string filled = judge.prompt("Q?", "first", "second");
+  EXPECT_LT(filled.find("first"), filled.find("second"));
+
+  const std::string dir = test::temp_dir("judge_prompt");
+  test::write_text(dir + "/mine.txt", "{question} | {a} | {b} ->");
+  JudgePrompt file = judge_prompt_from_name(dir + "/mine.txt");
+  EXPECT_FALSE(file.chat_turn);  // a template file is sent exactly as written
+  EXPECT_EQ(file.text, "{question} | {a} | {b} ->");
+  test::write_text(dir + "/bad.txt", "{question} and {a} only");
+  try {
+    judge_prompt_from_name(dir + "/bad.txt");
+    ADD_FAILURE() << "no InputError for a template without {b}";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("bad.txt"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("{b}"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(judge_prompt_from_name(dir + "/missing.txt"), InputError);
 }
 
 }  // namespace empo::reward

@@ -323,6 +323,11 @@ TrainConfig unusual_config() {
   config.empty_answer_reward = -1.0;
   config.equivalence = Equivalence::judge;
   config.judge_model = "models/judge";
+  config.judge_prompt = "general_verifier";
+  config.judge_direction = JudgeDirection::one_way;
+  config.copy_question_rouge = 0.8;
+  config.copy_question_reward = -0.25;
+  config.min_majority_share = 0.2;
   config.answer_extraction = AnswerExtraction::boxed;
   config.answer_fallbacks = {AnswerFallback::answer_colon, AnswerFallback::last_number};
   config.dynamic_sampling = true;
@@ -408,6 +413,42 @@ TEST(Config, WrittenConfigHasEveryKeyOnce) {
     EXPECT_NE(std::find(config_keys().begin(), config_keys().end(), key), config_keys().end())
         << key;
   }
+}
+
+TEST(Config, FreeFormKeys) {
+  const std::string base = "model_name_or_path: m\ntrain_file: t.csv\n";
+  auto config = parse_config(base, "inline");
+  EXPECT_EQ(config.copy_question_rouge, 0.0);  // off
+  EXPECT_EQ(config.min_majority_share, 0.0);   // off
+  EXPECT_EQ(config.judge_prompt, "entailment");
+  EXPECT_EQ(config.judge_direction, JudgeDirection::bidirectional);
+  config = parse_config(base +
+                            "answer_extraction: full\ncopy_question_rouge: 0.8\n"
+                            "copy_question_reward: 0\nmin_majority_share: 0.2\n"
+                            "judge_direction: one_way\n",
+                        "inline");
+  EXPECT_EQ(config.answer_extraction, AnswerExtraction::full);
+  EXPECT_EQ(config.copy_question_rouge, 0.8);
+  EXPECT_EQ(config.min_majority_share, 0.2);
+  EXPECT_EQ(config.judge_direction, JudgeDirection::one_way);
+  auto error_of = [&](const std::vector<std::string>& overrides) {
+    try {
+      parse_config(base, "inline", overrides);
+    } catch (const InputError& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of({"copy_question_rouge=1.5"}).find("copy_question_rouge: must be in [0, 1]"),
+            std::string::npos);
+  EXPECT_NE(error_of({"min_majority_share=-0.1"}).find("min_majority_share: must be in [0, 1]"),
+            std::string::npos);
+  EXPECT_NE(error_of({"judge_direction=both"}).find("one_way | bidirectional"), std::string::npos);
+  // A judge template file that does not exist fails at load, naming the key.
+  std::string missing =
+      error_of({"equivalence=judge", "judge_model=j", "judge_prompt=no/such.txt"});
+  EXPECT_NE(missing.find("judge_prompt:"), std::string::npos) << missing;
+  EXPECT_NE(missing.find("no/such.txt"), std::string::npos) << missing;
 }
 
 TEST(Config, CompletionsLogKeys) {

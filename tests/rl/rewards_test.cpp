@@ -96,4 +96,118 @@ TEST(Rewards, EntropyBandAndGoldenAnswers) {
   EXPECT_EQ(golden_answers(solved, {}), (std::vector<std::string>{"12"}));
 }
 
+namespace {
+
+// Free-form samples of one TruthfulQA question, whole completions as answers.
+const char kSeedsQuestion[] = "What happens to you if you eat watermelon seeds?";
+
+RewardSettings free_form(RewardType type = RewardType::empo) {
+  RewardSettings result;
+  result.type = type;
+  result.empty_answer_reward = -0.5;
+  result.answer.format = reward::AnswerFormat::full;
+  return result;
+}
+
+data::Question seeds_question() {
+  data::Question q;
+  q.id = "TruthfulQA:2";
+  q.text = kSeedsQuestion;
+  return q;
+}
+
+}  // namespace
+
+TEST(FreeFormRewards, EmptyAnswersEarnTheEmptyAnswerReward) {
+  auto score = score_group(free_form(), seeds_question(),
+                           {"Nothing happens.", "  ", "Nothing happens."}, {}, exact_equivalence());
+  EXPECT_EQ(score.answers, (std::vector<std::string>{"Nothing happens.", "", "Nothing happens."}));
+  EXPECT_EQ(score.rewards, (std::vector<double>{2.0 / 3, -0.5, 2.0 / 3}));
+}
+
+TEST(FreeFormRewards, CopiesOfTheQuestionEarnCopyQuestionReward) {
+  const std::vector<std::string> completions = {
+      "What happens to you if you eat watermelon seeds?",  // the whole question
+      "What happens to you if you eat watermelon seeds?",
+      "you eat watermelon seeds",        // a substring (contiguous words)
+      "What happens if you always eat",  // ROUGE-L precision 5/6
+      "The seeds pass through you.",     // an answer
+      ""};
+  RewardSettings off = free_form();
+  auto plain = score_group(off, seeds_question(), completions, {}, exact_equivalence());
+  EXPECT_EQ(plain.rewards,
+            (std::vector<double>{2.0 / 6, 2.0 / 6, 1.0 / 6, 1.0 / 6, 1.0 / 6, -0.5}));
+  EXPECT_TRUE(plain.copies_question.empty());  // the rule is off by default
+
+  RewardSettings on = free_form();
+  on.copy_question_rouge = 0.8;
+  on.copy_question_reward = 0.0;
+  auto score = score_group(on, seeds_question(), completions, {}, exact_equivalence());
+  EXPECT_EQ(score.copies_question, (std::vector<bool>{true, true, true, true, false, false}));
+  EXPECT_EQ(score.rewards, (std::vector<double>{0, 0, 0, 0, 1.0 / 6, -0.5}));
+  // The clusters (and so the entropy) are those of the answers as sampled.
+  EXPECT_EQ(score.clustering.cluster_sizes, plain.clustering.cluster_sizes);
+
+  on.copy_question_rouge = 0.9;  // 5/6 no longer counts; the substring still does
+  on.copy_question_reward = -1;
+  score = score_group(on, seeds_question(), completions, {}, exact_equivalence());
+  EXPECT_EQ(score.rewards, (std::vector<double>{-1, -1, -1, 1.0 / 6, 1.0 / 6, -0.5}));
+
+  // Token-level rewards do not read answers: the rule does not apply to them.
+  RewardSettings entropy = free_form(RewardType::token_entropy);
+  entropy.copy_question_rouge = 0.8;
+  auto token =
+      score_group(entropy, seeds_question(), completions, {1, 2, 3, 4, 5, 6}, exact_equivalence());
+  EXPECT_EQ(token.rewards, (std::vector<double>{-1, -2, -3, -4, -5, -6}));
+  EXPECT_TRUE(token.copies_question.empty());
+}
+
+TEST(FreeFormRewards, SmallMajoritiesEarnNothing) {
+  // Ten samples: the largest cluster holds 2 (20%), one is empty.
+  const std::vector<std::string> spread = {"a", "a", "b", "c", "d", "e", "f", "g", "h", ""};
+  RewardSettings settings = free_form();
+  settings.min_majority_share = 0.2;
+  auto at_share = score_group(settings, seeds_question(), spread, {}, exact_equivalence());
+  EXPECT_TRUE(at_share.majority_share_checked);
+  EXPECT_FALSE(at_share.below_majority_share);  // 2/10 is not below 0.2
+  EXPECT_EQ(at_share.rewards[0], 0.2);
+  EXPECT_EQ(at_share.rewards[9], -0.5);
+
+  settings.min_majority_share = 0.25;  // the verl version's math setting
+  auto below = score_group(settings, seeds_question(), spread, {}, exact_equivalence());
+  EXPECT_TRUE(below.below_majority_share);
+  EXPECT_EQ(below.rewards, std::vector<double>(10, 0.0));  // the empty sample too
+  auto ttrl = settings;
+  ttrl.type = RewardType::ttrl;
+  EXPECT_EQ(score_group(ttrl, seeds_question(), spread, {}, exact_equivalence()).rewards,
+            std::vector<double>(10, 0.0));
+
+  // All answers empty: no majority at all.
+  auto empty = score_group(settings, seeds_question(), {"", " "}, {}, exact_equivalence());
+  EXPECT_TRUE(empty.below_majority_share);
+  EXPECT_EQ(empty.rewards, (std::vector<double>{0, 0}));
+
+  settings.min_majority_share = 0;  // off
+  auto off = score_group(settings, seeds_question(), spread, {}, exact_equivalence());
+  EXPECT_FALSE(off.majority_share_checked);
+  EXPECT_EQ(off.rewards[0], 0.2);
+}
+
+TEST(FreeFormRewards, SettingsComeFromTheConfig) {
+  TrainConfig config;
+  config.reward = RewardType::ttrl;
+  config.empty_answer_reward = -0.5;
+  config.answer_extraction = AnswerExtraction::full;
+  config.copy_question_rouge = 0.8;
+  config.copy_question_reward = -0.1;
+  config.min_majority_share = 0.2;
+  RewardSettings settings = reward_settings(config);
+  EXPECT_EQ(settings.type, RewardType::ttrl);
+  EXPECT_EQ(settings.empty_answer_reward, -0.5);
+  EXPECT_EQ(settings.answer.format, reward::AnswerFormat::full);
+  EXPECT_EQ(settings.copy_question_rouge, 0.8);
+  EXPECT_EQ(settings.copy_question_reward, -0.1);
+  EXPECT_EQ(settings.min_majority_share, 0.2);
+}
+
 }  // namespace empo::rl

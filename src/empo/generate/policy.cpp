@@ -95,14 +95,16 @@ std::vector<int64_t> first_token_ids(const text::Tokenizer& tokenizer,
 }  // namespace
 
 std::function<std::pair<double, double>(const std::string& prompt)> yes_no_scorer(
-    const Policy& judge) {
+    const Policy& judge, bool chat_turn) {
   auto yes = first_token_ids(judge.tokenizer, {"Yes", " Yes"});
   auto no = first_token_ids(judge.tokenizer, {"No", " No"});
   if (yes.empty() || no.empty())
     throw InputError(judge.folder + ": the judge's tokenizer cannot spell Yes/No");
-  return [&judge, yes, no](const std::string& prompt) {
+  PromptSettings settings;
+  if (!chat_turn) settings.format = text::ChatFormat::raw;
+  return [&judge, yes, no, settings](const std::string& prompt) {
     at::NoGradGuard no_grad;
-    auto ids = build_prompt(judge, PromptSettings{}, std::vector<text::Message>{{"user", prompt}});
+    auto ids = build_prompt(judge, settings, std::vector<text::Message>{{"user", prompt}});
     auto device = judge.model.weights.embed_tokens.device();
     auto input = at::tensor(ids, at::kLong).unsqueeze(0).to(device);
     auto hidden =

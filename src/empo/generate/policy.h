@@ -55,10 +55,10 @@ struct Completions {
 Completions complete(const Policy& policy, const std::vector<std::vector<int64_t>>& prompts,
                      GenerationConfig config, const std::vector<uint64_t>& prompt_seeds = {});
 
-// A judge model's answer to a yes/no question: the prompt is sent as a chat user turn, and
-// log P(Yes) / log P(No) of the first reply token are read from one forward pass ("Yes" and
-// " Yes" spellings are pooled).
+// A judge model's answer to a yes/no question: the prompt is sent as a chat user turn (or,
+// with chat_turn false, verbatim as raw text), and log P(Yes) / log P(No) of the next token
+// are read from one forward pass ("Yes" and " Yes" spellings are pooled).
 std::function<std::pair<double, double>(const std::string& prompt)> yes_no_scorer(
-    const Policy& judge);
+    const Policy& judge, bool chat_turn = true);
 
 }  // namespace empo::generate

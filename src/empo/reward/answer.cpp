@@ -167,7 +167,8 @@ std::string trim(const std::string& text) {
 AnswerFormat answer_format_from_name(const std::string& name) {
   if (name == "boxed") return AnswerFormat::boxed;
   if (name == "hash_dollar") return AnswerFormat::hash_dollar;
-  throw InputError("unknown answer format '" + name + "' (expected boxed or hash_dollar)");
+  if (name == "full") return AnswerFormat::full;
+  throw InputError("unknown answer format '" + name + "' (expected boxed, hash_dollar or full)");
 }
 
 AnswerFallback answer_fallback_from_name(const std::string& name) {
@@ -180,6 +181,7 @@ AnswerFallback answer_fallback_from_name(const std::string& name) {
 
 std::string extract_answer(const std::string& completion, const AnswerConfig& config) {
   if (config.format == AnswerFormat::hash_dollar) return trim(extract_hash_dollar(completion));
+  if (config.format == AnswerFormat::full) return trim(completion);
   std::string answer;
   if (extract_boxed(completion, &answer)) return trim(answer);
   for (AnswerFallback fallback : config.fallbacks) {

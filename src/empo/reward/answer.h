@@ -11,6 +11,7 @@ namespace empo::reward {
 enum class AnswerFormat {
   boxed,        // last complete \boxed{...} or \fbox{...}
   hash_dollar,  // synthetic demo task: the text after the last '#' up to a '$' terminator
+  full,         // free-form answers: the whole completion
 };
 
 enum class AnswerFallback {
@@ -25,7 +26,7 @@ struct AnswerConfig {
   std::vector<AnswerFallback> fallbacks;
 };
 
-// Names used in configs and on the command line: "boxed", "hash_dollar"; and "answer_is",
+// Names used in configs and on the command line: "boxed", "hash_dollar", "full"; and "answer_is",
 // "answer_colon", "last_number". InputError for unknown names.
 AnswerFormat answer_format_from_name(const std::string& name);
 AnswerFallback answer_fallback_from_name(const std::string& name);

@@ -6,12 +6,33 @@
 #include <memory>
 
 #include "empo/io/error.h"
+#include "empo/io/jsonl.h"
 
 namespace empo::reward {
 
 namespace {
 
-const char* const kPlaceholders[] = {"{question}", "{reference}", "{candidate}"};
+const char* const kPlaceholders[] = {"{question}", "{a}", "{b}"};
+
+void require_placeholders(const std::string& text, const std::string& origin) {
+  for (const char* placeholder : kPlaceholders)
+    if (text.find(placeholder) == std::string::npos)
+      throw InputError(origin + " lacks the placeholder " + placeholder +
+                       " (a judge prompt needs {question}, {a} and {b})");
+}
+
+const std::string& general_verifier_template() {
+  static const std::string text =
+      "User: ### Question: {question}\n\n"
+      "### Ground Truth Answer: {a}\n\n"
+      "### Student Answer: {b}\n\n"
+      "Compare the student answer with the ground truth answer for the question above. Do "
+      "not solve the question yourself: decide only whether the two answers are equivalent "
+      "in meaning. Reply with \"Final Decision: Yes\" if they are equivalent and with "
+      "\"Final Decision: No\" if they are not.\n\n"
+      "Assistant: Final Decision:";
+  return text;
+}
 
 }  // namespace
 
@@ -24,12 +45,20 @@ JudgeMode judge_mode_from_name(const std::string& name) {
 const std::string& default_judge_template() {
   static const std::string text =
       "Question: {question}\n\n"
-      "Reference answer: {reference}\n\n"
-      "Candidate answer: {candidate}\n\n"
-      "Does the candidate answer mean the same as the reference answer? Judge only whether "
-      "the two final answers are equivalent; do not solve the question again. Reply Yes or "
-      "No.\nDecision:";
+      "Answer A: {a}\n\n"
+      "Answer B: {b}\n\n"
+      "If answer B is true, does answer A follow from it, as an answer to this question? "
+      "Judge only the two answers; do not solve the question again. Reply Yes or No.\n"
+      "Decision:";
   return text;
+}
+
+JudgePrompt judge_prompt_from_name(const std::string& name_or_file) {
+  if (name_or_file == "general_verifier") return {general_verifier_template(), false};
+  if (name_or_file == "entailment") return {default_judge_template(), true};
+  JudgePrompt prompt{io::read_file(name_or_file), false};
+  require_placeholders(prompt.text, "judge prompt " + name_or_file);
+  return prompt;
 }
 
 Judge::Judge(YesNoScorer scorer, JudgeConfig config)
@@ -38,11 +67,7 @@ Judge::Judge(YesNoScorer scorer, JudgeConfig config)
   if (config_.max_comparisons_per_question < 1) {
     throw InputError("judge: max_comparisons_per_question must be at least 1");
   }
-  for (const char* placeholder : kPlaceholders) {
-    if (config_.prompt_template.find(placeholder) == std::string::npos) {
-      throw InputError(std::string("judge prompt template lacks ") + placeholder);
-    }
-  }
+  require_placeholders(config_.prompt_template, "judge prompt template");
 }
 
 std::string Judge::prompt(const std::string& question, const std::string& reference,

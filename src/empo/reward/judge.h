@@ -4,7 +4,7 @@
 // returns the log-probabilities of the next tokens " Yes" and " No". The judge accepts a
 // candidate when P(" Yes") > P(" No"), as the authors read their verifier.
 //
-// One-way: "is the candidate equivalent to the reference?" (the authors' use, with the
+// One-way: "is the candidate (b) equivalent to the reference (a)?" (the authors' use, with the
 // ground truth as reference). Bidirectional (the classic semantic-entropy rule, stricter):
 // both answers must accept each other. The empty answer is never equivalent; identical
 // answers are equivalent without a model call.
@@ -34,9 +34,28 @@ enum class JudgeMode { one_way, bidirectional };
 // "one_way" or "bidirectional"; InputError otherwise.
 JudgeMode judge_mode_from_name(const std::string& name);
 
-// A verification prompt that ends where the model's next token is the decision; replace it
-// with the exact format a trained verifier expects. Placeholders: {question}, {reference},
-// {candidate}.
+// A judge prompt: a template with the placeholders {question}, {a} (the reference: the
+// ground truth, or the first answer of a pair) and {b} (the candidate), ending where the
+// model's next token is the decision. `chat_turn`: sent as a chat user turn through the judge
+// model's chat template; otherwise sent verbatim (a template that writes its own turns).
+struct JudgePrompt {
+  std::string text;
+  bool chat_turn = true;
+};
+
+// The built-in prompts (config key judge_prompt):
+//  - "general_verifier": the structure TIGER-Lab/general-verifier was trained on (a "User:"
+//    turn with "### Question", "### Ground Truth Answer" and "### Student Answer" sections,
+//    an instruction to compare without solving, then "Assistant: Final Decision:"), in our
+//    own words, sent verbatim. For the real verifier, pass its model card's exact wording as
+//    a FILE.
+//  - "entailment": does answer b entail answer a (with judge_direction bidirectional: the
+//    classic mutual-entailment rule of semantic entropy), sent as a chat turn.
+// Anything else is a template FILE, read and sent verbatim; InputError when it cannot be read
+// or lacks a placeholder.
+JudgePrompt judge_prompt_from_name(const std::string& name_or_file);
+
+// The "entailment" prompt's template (JudgeConfig's default).
 const std::string& default_judge_template();
 
 struct JudgeConfig {

@@ -16,6 +16,7 @@
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
 #include "empo/model/lora_config.h"
+#include "empo/reward/judge.h"
 
 namespace empo::rl {
 namespace {
@@ -47,7 +48,9 @@ const std::vector<EnumName<RewardType>> kRewards = {{RewardType::empo, "empo"},
 const std::vector<EnumName<Equivalence>> kEquivalences = {
     {Equivalence::math, "math"}, {Equivalence::judge, "judge"}, {Equivalence::exact, "exact"}};
 const std::vector<EnumName<AnswerExtraction>> kExtractions = {
-    {AnswerExtraction::boxed, "boxed"}, {AnswerExtraction::hash_dollar, "hash_dollar"}};
+    {AnswerExtraction::boxed, "boxed"},
+    {AnswerExtraction::hash_dollar, "hash_dollar"},
+    {AnswerExtraction::full, "full"}};
 const std::vector<EnumName<AnswerFallback>> kFallbacks = {
     {AnswerFallback::answer_is, "answer_is"},
     {AnswerFallback::answer_colon, "answer_colon"},
@@ -56,6 +59,8 @@ const std::vector<EnumName<ChatFormat>> kChatFormats = {
     {ChatFormat::chatml, "chatml"}, {ChatFormat::raw, "raw"}, {ChatFormat::automatic, "auto"}};
 const std::vector<EnumName<TruncatePrompts>> kTruncatePrompts = {{TruncatePrompts::error, "error"},
                                                                  {TruncatePrompts::left, "left"}};
+const std::vector<EnumName<JudgeDirection>> kJudgeDirections = {
+    {JudgeDirection::one_way, "one_way"}, {JudgeDirection::bidirectional, "bidirectional"}};
 const std::vector<EnumName<Dtype>> kDtypes = {
     {Dtype::float32, "float32"}, {Dtype::bfloat16, "bfloat16"}, {Dtype::automatic, "auto"}};
 
@@ -495,6 +500,11 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       number_key("empty_answer_reward", &C::empty_answer_reward, any_number()),
       enum_key("equivalence", &C::equivalence, kEquivalences),
       string_key("judge_model", &C::judge_model),
+      string_key("judge_prompt", &C::judge_prompt),
+      enum_key("judge_direction", &C::judge_direction, kJudgeDirections),
+      number_key("copy_question_rouge", &C::copy_question_rouge, closed(0, 1)),
+      number_key("copy_question_reward", &C::copy_question_reward, any_number()),
+      number_key("min_majority_share", &C::min_majority_share, closed(0, 1)),
       enum_key("answer_extraction", &C::answer_extraction, kExtractions),
       answer_fallbacks_key(),
       bool_key("dynamic_sampling", &C::dynamic_sampling),
@@ -618,6 +628,16 @@ class Loader {
     if (config_.equivalence == Equivalence::judge && config_.judge_model.empty())
       fail(origin_of(origins_.count("judge_model") ? "judge_model" : "equivalence"), "judge_model",
            "required when equivalence is judge");
+    if (config_.judge_prompt.empty())
+      fail(origin_of("judge_prompt"), "judge_prompt",
+           "expected general_verifier, entailment or a template file");
+    if (config_.equivalence == Equivalence::judge) {
+      try {  // a template file is read now, so that a typo fails before any model loads
+        reward::judge_prompt_from_name(config_.judge_prompt);
+      } catch (const InputError& error) {
+        fail(origin_of("judge_prompt"), "judge_prompt", error.what());
+      }
+    }
     if (config_.answer_extraction != AnswerExtraction::boxed && !config_.answer_fallbacks.empty())
       fail(origin_of("answer_fallbacks"), "answer_fallbacks",
            "only apply to answer_extraction boxed (a task with its own answer marker must not "
@@ -708,6 +728,9 @@ const char* to_string(ChatFormat value) {
 
 const char* to_string(TruncatePrompts value) {
   return name_of(kTruncatePrompts, value);
+}
+const char* to_string(JudgeDirection value) {
+  return name_of(kJudgeDirections, value);
 }
 const char* to_string(Dtype value) {
   return name_of(kDtypes, value);

@@ -26,8 +26,8 @@ enum class Equivalence { math, judge, exact };
 // Final-answer extraction; the names are those of reward/answer.h (answer_format_from_name,
 // answer_fallback_from_name), so the trainer converts by name.
 // boxed: the last \boxed{} / \fbox{} content. hash_dollar: the digits after the last '#',
-// terminated by '$' (the embedded demo task).
-enum class AnswerExtraction { boxed, hash_dollar };
+// terminated by '$' (the embedded demo task). full: the whole completion (free-form answers).
+enum class AnswerExtraction { boxed, hash_dollar, full };
 // Tried in order when boxed finds nothing: "the answer is X", "Answer: X", the last number.
 enum class AnswerFallback { answer_is, answer_colon, last_number };
 // chatml: Qwen's <|im_start|> format; raw: the templated question is the whole prompt;
@@ -38,6 +38,9 @@ enum class ChatFormat { chatml, raw, automatic };
 enum class TruncatePrompts { error, left };
 // auto: the dtype the checkpoint was saved in.
 enum class Dtype { float32, bfloat16, automatic };
+// How the LLM judge decides equivalence: one question (is b equivalent to the reference a?,
+// the authors' use) or both directions (the classic semantic-entropy rule).
+enum class JudgeDirection { one_way, bidirectional };
 
 // Keep a question only if low <= H(q) / log G <= high (both ends inclusive).
 struct EntropyBand {
@@ -141,6 +144,19 @@ struct TrainConfig {
   double empty_answer_reward = 0.0;  // reward of a sample with no extractable answer
   Equivalence equivalence = Equivalence::math;
   std::string judge_model;  // required when equivalence == judge
+  // The judge's prompt: general_verifier | entailment (built in) or a template FILE with
+  // {question}, {a} and {b} (see reward/judge.h).
+  std::string judge_prompt = "entailment";
+  JudgeDirection judge_direction = JudgeDirection::bidirectional;
+  // Free-form answers that copy the question (the authors' rule): with copy_question_rouge > 0,
+  // an answer whose words are a contiguous run of the question's, or whose ROUGE-L precision
+  // against the question exceeds copy_question_rouge, earns copy_question_reward instead of
+  // its cluster's share. 0: off.
+  double copy_question_rouge = 0.0;
+  double copy_question_reward = 0.0;
+  // When the largest cluster holds fewer than this share of a question's samples, every
+  // sample of the question earns 0 (no majority worth reinforcing). 0: off.
+  double min_majority_share = 0.0;
   AnswerExtraction answer_extraction = AnswerExtraction::boxed;
   std::vector<AnswerFallback> answer_fallbacks;  // only with answer_extraction boxed
   // Replace questions whose group has zero reward std (they teach nothing) by newly sampled
@@ -204,6 +220,7 @@ const char* to_string(AnswerFallback value);
 const char* to_string(ChatFormat value);
 const char* to_string(Dtype value);
 const char* to_string(TruncatePrompts value);
+const char* to_string(JudgeDirection value);
 
 bool operator==(const EntropyBand& a, const EntropyBand& b);
 bool operator==(const TrainConfig& a, const TrainConfig& b);

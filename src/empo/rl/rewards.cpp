@@ -5,6 +5,7 @@
 
 #include "empo/io/error.h"
 #include "empo/reward/equivalence.h"
+#include "empo/reward/rouge.h"
 
 namespace empo::rl {
 
@@ -35,6 +36,17 @@ AnswerEquivalence judge_equivalence(std::shared_ptr<reward::Judge> judge) {
       [judge](const std::string& question, const std::string& answer, const std::string& golden) {
         return !answer.empty() && judge->accepts(question, golden, answer);
       }};
+}
+
+RewardSettings reward_settings(const TrainConfig& config) {
+  RewardSettings settings;
+  settings.type = config.reward;
+  settings.empty_answer_reward = config.empty_answer_reward;
+  settings.answer = answer_config(config);
+  settings.copy_question_rouge = config.copy_question_rouge;
+  settings.copy_question_reward = config.copy_question_reward;
+  settings.min_majority_share = config.min_majority_share;
+  return settings;
 }
 
 reward::AnswerConfig answer_config(const TrainConfig& config) {
@@ -122,6 +134,23 @@ GroupScore score_group(const RewardSettings& settings, const data::Question& que
         located(question.id, question.line,
                 "the supervised reward needs a golden answer and this question has none"));
 
+  const bool answer_based = settings.type == RewardType::empo ||
+                            settings.type == RewardType::ttrl ||
+                            settings.type == RewardType::supervised;
+  if (answer_based && settings.copy_question_rouge > 0)
+    for (const auto& answer : score.answers)
+      score.copies_question.push_back(
+          reward::copies_question(answer, question.text, settings.copy_question_rouge));
+  if ((settings.type == RewardType::empo || settings.type == RewardType::ttrl) &&
+      settings.min_majority_share > 0) {
+    const double majority_share =
+        score.majority_cluster < 0
+            ? 0.0
+            : static_cast<double>(score.clustering.cluster_sizes[score.majority_cluster]) / G;
+    score.majority_share_checked = true;
+    score.below_majority_share = majority_share < settings.min_majority_share;
+  }
+
   for (size_t i = 0; i < G; ++i) {
     const bool empty = score.answers[i].empty();
     const int cluster = score.clustering.cluster_ids[i];
@@ -146,6 +175,9 @@ GroupScore score_group(const RewardSettings& settings, const data::Question& que
         value = -token_signal.at(i);
         break;
     }
+    if (!score.copies_question.empty() && score.copies_question[i])
+      value = settings.copy_question_reward;
+    if (score.below_majority_share) value = 0;
     score.rewards.push_back(value);
   }
   return score;

@@ -48,13 +48,28 @@ struct GroupScore {
   // correctness, empty when the question has no golden answer.
   std::vector<bool> correct;
   bool majority_correct = false;
+  // The free-form rules (RewardSettings): which answers copy the question (empty when the
+  // rule is off), and whether the majority was too small, so every reward is 0.
+  std::vector<bool> copies_question;
+  bool majority_share_checked = false;  // min_majority_share is on for this reward
+  bool below_majority_share = false;
 };
 
 struct RewardSettings {
   RewardType type = RewardType::empo;
   double empty_answer_reward = 0.0;
   reward::AnswerConfig answer;
+  // The authors' free-form rules for the answer-based rewards (empo, ttrl, supervised): an
+  // answer that copies the question (reward/rouge.h copies_question with this ROUGE-L
+  // precision threshold; 0: off) earns copy_question_reward; and (empo, ttrl) a question whose
+  // largest cluster holds less than min_majority_share of its samples earns 0 on every sample
+  // (0: off).
+  double copy_question_rouge = 0.0;
+  double copy_question_reward = 0.0;
+  double min_majority_share = 0.0;
 };
+
+RewardSettings reward_settings(const TrainConfig& config);
 
 // token_signal[i]: sample i's mean self-certainty (self_certainty) or mean token entropy
 // (token_entropy); ignored by the other rewards.

@@ -71,6 +71,14 @@ RolloutSums rollout_sums(const std::vector<Group>& groups) {
       sums[S::kMajority] += group.score.majority_correct;
       sums[S::kLabelledGroups] += 1;
     }
+    for (bool copies : group.score.copies_question) {
+      sums[S::kCopied] += copies;
+      sums[S::kCopyChecked] += 1;
+    }
+    if (group.score.majority_share_checked) {
+      sums[S::kSmallMajority] += group.score.below_majority_share;
+      sums[S::kMajorityChecked] += 1;
+    }
   }
   return result;
 }
@@ -96,6 +104,11 @@ io::Json rollout_metrics(const RolloutSums& reduced, int num_generations) {
   metrics["empo/num_clusters"] = ratio(sums[S::kClusters], sums[S::kGroups]);
   metrics["empo/filtered_low"] = ratio(sums[S::kBelow], sums[S::kGroups]);
   metrics["empo/filtered_high"] = ratio(sums[S::kAbove], sums[S::kGroups]);
+  // The free-form rules' metrics, only when the rule is on.
+  if (sums[S::kCopyChecked] > 0)
+    metrics["empo/copied_question"] = ratio(sums[S::kCopied], sums[S::kCopyChecked]);
+  if (sums[S::kMajorityChecked] > 0)
+    metrics["empo/small_majority"] = ratio(sums[S::kSmallMajority], sums[S::kMajorityChecked]);
   if (sums[S::kLabelled] > 0) {
     metrics["monitor/accuracy"] = ratio(sums[S::kCorrect], sums[S::kLabelled]);
     metrics["monitor/majority_accuracy"] = ratio(sums[S::kMajority], sums[S::kLabelledGroups]);

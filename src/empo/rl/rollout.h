@@ -71,6 +71,10 @@ struct RolloutSums {
     kLabelled,
     kMajority,
     kLabelledGroups,
+    kCopied,  // samples whose answer copies the question (copy_question_rouge)
+    kCopyChecked,
+    kSmallMajority,  // groups below min_majority_share
+    kMajorityChecked,
     kCount
   };
   std::vector<double> sums = std::vector<double>(kCount, 0.0);

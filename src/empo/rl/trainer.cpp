@@ -136,7 +136,7 @@ class Run {
                        ? model::without_lora(policy_.model)
                        : model::load_model(config_.model_name_or_path,
                                            {dtype_, device_, config_.attn_implementation});
-    reward_settings_ = {config_.reward, config_.empty_answer_reward, answer_config(config_)};
+    reward_settings_ = reward_settings(config_);
     prompt_settings_.system_prompt = config_.system_prompt;
     prompt_settings_.question_template = config_.question_template;
     if (config_.chat_format == ChatFormat::chatml)
@@ -273,11 +273,19 @@ class Run {
       case Equivalence::judge: {
         judge_ = std::make_unique<generate::Policy>(generate::load_policy(
             config_.judge_model, {dtype_, device_, config_.attn_implementation}));
-        auto scorer = generate::yes_no_scorer(*judge_);
-        auto judge = std::make_shared<reward::Judge>([scorer](const std::string& prompt) {
-          auto [yes, no] = scorer(prompt);
-          return reward::YesNoLogProbs{yes, no};
-        });
+        const auto prompt = reward::judge_prompt_from_name(config_.judge_prompt);
+        auto scorer = generate::yes_no_scorer(*judge_, prompt.chat_turn);
+        reward::JudgeConfig judge_config;
+        judge_config.prompt_template = prompt.text;
+        judge_config.mode = config_.judge_direction == JudgeDirection::one_way
+                                ? reward::JudgeMode::one_way
+                                : reward::JudgeMode::bidirectional;
+        auto judge = std::make_shared<reward::Judge>(
+            [scorer](const std::string& prompt) {
+              auto [yes, no] = scorer(prompt);
+              return reward::YesNoLogProbs{yes, no};
+            },
+            judge_config);
         return judge_equivalence(judge);
       }
     }
