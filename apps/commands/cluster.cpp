@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "command.h"
+#include "empo/generate/judge_scorer.h"
 #include "empo/generate/policy.h"
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
 #include "empo/model/runtime.h"
 #include "empo/reward/cluster.h"
 #include "empo/reward/judge.h"
+#include "empo/reward/judge_clustering.h"
 #include "options.h"
 
 namespace {
@@ -47,23 +49,22 @@ std::vector<std::string> answers_field(const Json& line, const std::string& path
 
 void cluster(const Options& options) {
   std::unique_ptr<empo::generate::Policy> judge_policy;
-  std::unique_ptr<empo::reward::Judge> judge;
+  empo::reward::YesNoBatchScorer judge;  // set with --judge
+  empo::reward::JudgeConfig judge_config;
   if (!options.judge_model.empty()) {
     empo::model::init_runtime();
     auto device = empo::model::parse_device("auto");
     judge_policy = std::make_unique<empo::generate::Policy>(empo::generate::load_policy(
         options.judge_model, {empo::model::compute_dtype("auto", device), device}));
     const auto prompt = empo::reward::judge_prompt_from_name(options.judge_prompt);
-    auto scorer = empo::generate::yes_no_scorer(*judge_policy, prompt.chat_turn);
-    empo::reward::JudgeConfig config;
-    config.prompt_template = prompt.text;
-    config.mode = empo::reward::judge_mode_from_name(options.judge_mode);
-    judge = std::make_unique<empo::reward::Judge>(
-        [scorer](const std::string& prompt) {
-          auto [yes, no] = scorer(prompt);
-          return empo::reward::YesNoLogProbs{yes, no};
-        },
-        config);
+    auto scorer = empo::generate::yes_no_batch_scorer(*judge_policy, prompt.chat_turn);
+    judge_config.prompt_template = prompt.text;
+    judge_config.mode = empo::reward::judge_mode_from_name(options.judge_mode);
+    judge = [scorer](const std::vector<std::string>& prompts) {
+      std::vector<empo::reward::YesNoLogProbs> scores;
+      for (const auto& [yes, no] : scorer(prompts)) scores.push_back({yes, no});
+      return scores;
+    };
   }
   empo::io::JsonlWriter writer(options.output);
   empo::io::for_each_jsonl(options.input, [&](const Json& line, long number) {
@@ -75,7 +76,7 @@ void cluster(const Options& options) {
       question = line["question"].get<std::string>();
     }
     empo::reward::Clustering clustering =
-        judge ? empo::reward::cluster_with(answers, judge->predicate(question))
+        judge ? empo::reward::cluster_with_judge(question, answers, judge, judge_config)
               : empo::reward::cluster(answers, options.equivalence);
     writer.write(Json{{"cluster_ids", clustering.cluster_ids},
                       {"cluster_sizes", clustering.cluster_sizes},

@@ -252,4 +252,42 @@ TEST(TrainCommand, DemoConfigWithOverridesTrains) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/checkpoint-2/model.safetensors"));
 }
 
+TEST(TrainCommand, FreeFormRecipeRunsAtToySize) {
+  // configs/qwen2.5-7b-instruct-empo-freeform.yaml end to end at toy size: the tiny random
+  // policy doubles as its judge (its character tokenizer: no ChatML, so chat_format raw), on
+  // the first TruthfulQA questions (plain ASCII), with every free-form rule of the recipe on.
+  auto dir = test::temp_dir("train_freeform");
+  auto model = test::tiny_policy(dir);
+  std::string csv = test::read_text(test::source_path("data/freeform/TruthfulQA.csv"));
+  size_t end = 0;
+  for (int line = 0; line < 5; ++line) end = csv.find('\n', end) + 1;  // header + 4 questions
+  test::write_text(dir + "/train.csv", csv.substr(0, end));
+  // The built-in verifier prompt is longer than the tiny model's 256 positions.
+  test::write_text(dir + "/judge.txt", "{question}|{a}|{b}|");
+  auto result = test::run_empo(
+      "train --config " + test::source_path("configs/qwen2.5-7b-instruct-empo-freeform.yaml") +
+      " model_name_or_path=" + model + " judge_model=" + model + " judge_prompt=" + dir +
+      "/judge.txt train_file=" + dir + "/train.csv output_dir=" + dir +
+      "/run chat_format=raw device=cpu dtype=float32 max_steps=2 save_steps=1 "
+      "num_generations=3 per_device_train_batch_size=2 max_completion_length=6 "
+      "micro_batch_size=0");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto metrics = test::read_jsonl(dir + "/run/metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 2u);
+  for (const auto& line : metrics) {
+    EXPECT_TRUE(line.contains("empo/copied_question")) << line.dump();
+    EXPECT_TRUE(line.contains("empo/small_majority")) << line.dump();
+    EXPECT_FALSE(line.contains("monitor/accuracy")) << line.dump();  // no answers were read
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/checkpoint-2/model.safetensors"));
+  // Every reward is one of the recipe's: a cluster share k/3, -0.5 (empty), 0 (copy, small
+  // majority).
+  for (const auto& line : test::read_jsonl(dir + "/run/completions.jsonl"))
+    for (const auto& reward : line["rewards"]) {
+      const double r = reward.get<double>();
+      const bool allowed = r == -0.5 || r == 0 || std::abs(r * 3 - std::round(r * 3)) < 1e-9;
+      EXPECT_TRUE(allowed) << r;
+    }
+}
+
 }  // namespace empo

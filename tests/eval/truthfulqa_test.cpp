@@ -57,7 +57,7 @@ TEST(TruthfulQaMc, Mc2IsTheNormalisedCorrectMass) {
 
 TEST(TruthfulQaMc, ContinuationTokensArePastTheContext) {
   auto tokenizer = char_tokenizer();
-  auto sequence = continuation_sequence(tokenizer, "Q: x\nA:", " yz");
+  auto sequence = continuation_sequence(tokenizer, "Q: x A:", " yz");  // 7 + 3 characters
   EXPECT_EQ(sequence.context_tokens, 7u);
   EXPECT_EQ(sequence.ids.size(), 10u);
   // Log-probs of tokens 1..9; the continuation is tokens 7, 8, 9 (entries 6, 7, 8).
@@ -112,5 +112,4 @@ TEST(TruthfulQaMc, EvaluatesItemsWithAPluggedScorer) {
   EXPECT_EQ(summary["truthfulqa/questions"], 2);
 }
 
-}  // namespace
 }  // namespace empo::eval

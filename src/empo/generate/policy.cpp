@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "empo/generate/judge_scorer.h"
 #include "empo/io/error.h"
 #include "empo/model/transformer.h"
 
@@ -77,45 +78,10 @@ Completions complete(const Policy& policy, const std::vector<std::vector<int64_t
   return result;
 }
 
-namespace {
-
-// Ids of the first token of each spelling that the tokenizer knows.
-std::vector<int64_t> first_token_ids(const text::Tokenizer& tokenizer,
-                                     const std::vector<std::string>& spellings) {
-  std::vector<int64_t> ids;
-  for (const auto& spelling : spellings) {
-    auto encoded = tokenizer.encode(spelling);
-    if (!encoded.empty() &&
-        std::find(ids.begin(), ids.end(), static_cast<int64_t>(encoded[0])) == ids.end())
-      ids.push_back(encoded[0]);
-  }
-  return ids;
-}
-
-}  // namespace
-
 std::function<std::pair<double, double>(const std::string& prompt)> yes_no_scorer(
     const Policy& judge, bool chat_turn) {
-  auto yes = first_token_ids(judge.tokenizer, {"Yes", " Yes"});
-  auto no = first_token_ids(judge.tokenizer, {"No", " No"});
-  if (yes.empty() || no.empty())
-    throw InputError(judge.folder + ": the judge's tokenizer cannot spell Yes/No");
-  PromptSettings settings;
-  if (!chat_turn) settings.format = text::ChatFormat::raw;
-  return [&judge, yes, no, settings](const std::string& prompt) {
-    at::NoGradGuard no_grad;
-    auto ids = build_prompt(judge, settings, std::vector<text::Message>{{"user", prompt}});
-    auto device = judge.model.weights.embed_tokens.device();
-    auto input = at::tensor(ids, at::kLong).unsqueeze(0).to(device);
-    auto hidden =
-        model::forward_hidden(judge.model, model::make_batch(input, at::ones_like(input)));
-    auto logits = at::linear(hidden.select(1, input.size(1) - 1), judge.model.weights.lm_head);
-    auto log_p = at::log_softmax(logits.to(at::kFloat), -1).squeeze(0).to(at::kCPU);  // (V)
-    auto pooled = [&](const std::vector<int64_t>& choices) {
-      return at::logsumexp(log_p.index_select(0, at::tensor(choices, at::kLong)), 0).item<double>();
-    };
-    return std::make_pair(pooled(yes), pooled(no));
-  };
+  auto batch = yes_no_batch_scorer(judge, chat_turn, 1);
+  return [batch](const std::string& prompt) { return batch({prompt}).front(); };
 }
 
 }  // namespace empo::generate

@@ -13,6 +13,7 @@
 #include "empo/data/prompt_source.h"
 #include "empo/dist/process_group.h"
 #include "empo/eval/benchmark.h"
+#include "empo/generate/judge_scorer.h"
 #include "empo/generate/sampler.h"
 #include "empo/io/checkpoint_store.h"
 #include "empo/io/durable.h"
@@ -26,6 +27,7 @@
 #include "empo/model/lora.h"
 #include "empo/model/runtime.h"
 #include "empo/model/transformer.h"
+#include "empo/reward/judge_clustering.h"
 #include "empo/rl/advantage.h"
 #include "empo/rl/evaluate.h"
 #include "empo/rl/grad_accumulation.h"
@@ -274,19 +276,29 @@ class Run {
         judge_ = std::make_unique<generate::Policy>(generate::load_policy(
             config_.judge_model, {dtype_, device_, config_.attn_implementation}));
         const auto prompt = reward::judge_prompt_from_name(config_.judge_prompt);
-        auto scorer = generate::yes_no_scorer(*judge_, prompt.chat_turn);
+        auto batch_scorer = generate::yes_no_batch_scorer(*judge_, prompt.chat_turn);
         reward::JudgeConfig judge_config;
         judge_config.prompt_template = prompt.text;
         judge_config.mode = config_.judge_direction == JudgeDirection::one_way
                                 ? reward::JudgeMode::one_way
                                 : reward::JudgeMode::bidirectional;
+        auto to_judge_scores = [batch_scorer](const std::vector<std::string>& prompts) {
+          std::vector<reward::YesNoLogProbs> scores;
+          for (const auto& [yes, no] : batch_scorer(prompts)) scores.push_back({yes, no});
+          return scores;
+        };
+        // Matching a golden answer (monitoring) asks one pair at a time.
         auto judge = std::make_shared<reward::Judge>(
-            [scorer](const std::string& prompt) {
-              auto [yes, no] = scorer(prompt);
-              return reward::YesNoLogProbs{yes, no};
-            },
+            [to_judge_scores](const std::string& prompt) { return to_judge_scores({prompt})[0]; },
             judge_config);
-        return judge_equivalence(judge);
+        AnswerEquivalence equivalence = judge_equivalence(judge);
+        // Clustering sends each round of comparisons as one batch (reward/judge_clustering.h).
+        equivalence.cluster = [to_judge_scores, judge_config](
+                                  const std::string& question,
+                                  const std::vector<std::string>& answers) {
+          return reward::cluster_with_judge(question, answers, to_judge_scores, judge_config);
+        };
+        return equivalence;
       }
     }
     return math_equivalence();

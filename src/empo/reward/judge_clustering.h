@@ -1,0 +1,41 @@
+#pragma once
+// Batched clustering of free-form answers with an LLM judge. The authors' rule (each answer is
+// compared with the first member of each existing cluster) made order-independent and
+// batched: the distinct answers are sorted; the smallest one not yet in a cluster founds a
+// cluster, and every other unclustered answer is compared with it in ONE call of the batch
+// scorer (one forward pass per prompt, no generation); the accepted ones join and are never
+// compared again (transitivity decides them). So a question costs one batch per cluster, at
+// most D - 1 prompts per direction for D distinct answers in the first batch, and far fewer
+// than the D (D - 1) of all pairs when answers agree.
+//
+// Bounded as Judge is (JudgeConfig): an answer longer than max_answer_bytes is never sent (it
+// is a cluster of its own), and at most max_comparisons_per_question pairs are decided by the
+// model; later pairs are "not equivalent" without a call. Both bounds are counted in
+// Clustering::bound_exceeded; Clustering::comparisons counts model-decided pairs.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "empo/reward/cluster.h"
+#include "empo/reward/judge.h"
+
+namespace empo::reward {
+
+// One forward pass per prompt, all prompts in one batch; result[i] belongs to prompts[i].
+using YesNoBatchScorer =
+    std::function<std::vector<YesNoLogProbs>(const std::vector<std::string>& prompts)>;
+
+struct JudgeClusteringStats {
+  long batches = 0;  // scorer calls
+  long prompts = 0;  // prompts sent
+};
+
+// With one_way the cluster's founder is the reference {a} and the candidate is {b}; with
+// bidirectional both prompts go into the same batch and both must accept. Empty answers and
+// identical strings follow cluster_with (empty joins nothing; equal strings join without a
+// call). InputError when config's template lacks a placeholder.
+Clustering cluster_with_judge(const std::string& question, const std::vector<std::string>& answers,
+                              const YesNoBatchScorer& scorer, const JudgeConfig& config = {},
+                              JudgeClusteringStats* stats = nullptr);
+
+}  // namespace empo::reward
