@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "cli/tiny_policy.h"
+#include "empo/model/logprobs.h"
 #include "empo/reward/judge.h"
 
 namespace empo::generate {
@@ -23,10 +26,20 @@ TEST(JudgeScorer, BatchedScoresEqualOnePromptAtATime) {
       EXPECT_NEAR(batched[i].second, no, 1e-4) << prompts[i] << " chat " << chat_turn;
     }
   }
-  // Raw and chat prompts differ (the chat template wraps the turn), so the scores do too.
-  auto raw = yes_no_batch_scorer(policy, false)({prompts[0]});
-  auto chat = yes_no_batch_scorer(policy, true)({prompts[0]});
-  EXPECT_NE(raw[0].first, chat[0].first);
+  // Raw prompts are the prompt's own tokens: the next-token log-probs after encode(prompt),
+  // "Yes"/" Yes" pooling the tokens "Y" and " " (teacher-forced, independently of the scorer).
+  const std::string prompt = prompts[3];
+  auto raw = yes_no_batch_scorer(policy, false)({prompt});
+  std::vector<int64_t> ids;
+  for (auto id : policy.tokenizer.encode(prompt)) ids.push_back(id);
+  auto next = [&](const char* token) {
+    auto sequence = ids;
+    sequence.push_back(policy.tokenizer.encode(token).at(0));
+    return static_cast<double>(model::sequence_logprobs(policy.model, {sequence})[0].back());
+  };
+  auto pooled = [](double a, double b) { return std::log(std::exp(a) + std::exp(b)); };
+  EXPECT_NEAR(raw[0].first, pooled(next("Y"), next(" ")), 1e-4);
+  EXPECT_NEAR(raw[0].second, pooled(next("N"), next(" ")), 1e-4);
 }
 
 }  // namespace empo::generate
