@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "empo/io/error.h"
+
 #include "empo/model/logprobs.h"
 #include "empo/model/transformer.h"
 #include "model/golden.h"
@@ -21,7 +23,110 @@ std::vector<std::vector<int64_t>> golden_prompts(std::map<std::string, at::Tenso
   return prompts;
 }
 
+// The prompts and settings of tests/generate/static_engine_samples.json: tokens drawn by the
+// engine before continuous batching (a static batch per 6 prompts, each prompt's keys/values
+// copied into its samples), kept to show the paged engine draws the same samples.
+std::vector<std::vector<int64_t>> static_engine_prompts() {
+  std::vector<std::vector<int64_t>> prompts;
+  const int lengths[] = {3, 9, 17, 5, 26, 1};
+  for (int i = 0; i < 6; ++i) {
+    std::vector<int64_t> prompt;
+    for (int t = 0; t < lengths[i]; ++t) prompt.push_back((i * 97 + t * 31 + 11) % 512);
+    prompts.push_back(prompt);
+  }
+  return prompts;
+}
+
+GenerationConfig static_engine_config() {
+  GenerationConfig config;
+  config.max_new_tokens = 20;
+  config.num_samples = 4;
+  config.seed = 11;
+  config.prompts_per_batch = 6;
+  config.sampling.temperature = 0.9;
+  config.sampling.top_p = 0.95;
+  config.sampling.top_k = 64;
+  config.eos_token_ids = {3, 40, 77, 200, 301};
+  return config;
+}
+
 }  // namespace
+
+// However rows are admitted, synced or preempted, every sample is the one the static engine
+// drew for its (seed, prompt, sample).
+TEST(Engine, DrawsTheStaticEnginesSamplesUnderAnyScheduling) {
+  auto expected = nlohmann::json::parse(
+      test::read_text(test::source_path("tests/generate/static_engine_samples.json")));
+  struct Schedule {
+    const char* name;
+    int64_t prompts_per_batch, sync_steps, budget_blocks;
+  };
+  const Schedule schedules[] = {
+      {"all rows at once", 6, 1, 0},
+      {"one prompt's rows at a time", 1, 1, 0},
+      {"two prompts, sync every 5 steps", 2, 5, 0},
+      {"a pool of 16 blocks: rows are preempted", 6, 3, 16},
+  };
+  for (const char* family : {"qwen2", "qwen3"}) {
+    auto model = model::load_model(test::fixture(std::string(family) + "-tiny"));
+    for (const auto& schedule : schedules) {
+      auto config = static_engine_config();
+      config.prompts_per_batch = schedule.prompts_per_batch;
+      config.sync_steps = schedule.sync_steps;
+      config.block_size = 4;
+      config.kv_budget_bytes = schedule.budget_blocks * 4 * model::slot_bytes(model);
+      GenerationStats stats;
+      auto samples = generate(model, static_engine_prompts(), config, nullptr, {}, &stats);
+      ASSERT_EQ(samples.size(), expected[family].size());
+      for (size_t i = 0; i < samples.size(); ++i) {
+        EXPECT_EQ(samples[i].tokens, expected[family][i].get<std::vector<int64_t>>())
+            << family << ", " << schedule.name << ", sample " << i;
+        EXPECT_EQ(samples[i].prompt_index, static_cast<int64_t>(i / 4));
+        EXPECT_EQ(samples[i].sample_index, static_cast<int64_t>(i % 4));
+        EXPECT_EQ(samples[i].policy_logprobs.size(), samples[i].tokens.size());
+      }
+      if (schedule.budget_blocks > 0) {
+        EXPECT_GT(stats.preemptions, 0) << family;
+        EXPECT_LE(stats.kv_cache_bytes, config.kv_budget_bytes);
+      }
+    }
+  }
+}
+
+// A prompt's keys/values are stored once for its G samples: the cache holds about one prompt
+// plus G completions, not G copies of the prompt.
+TEST(Engine, PromptKeysValuesAreStoredOnceForAllSamples) {
+  auto model = model::load_model(test::fixture("qwen2-tiny"));
+  std::vector<int64_t> prompt;
+  for (int64_t t = 0; t < 512; ++t) prompt.push_back((t * 37 + 5) % 512);
+  GenerationConfig config;
+  config.max_new_tokens = 32;
+  config.num_samples = 8;
+  config.seed = 3;
+  GenerationStats stats;
+  auto samples = generate(model, {prompt}, config, nullptr, {}, &stats);
+  for (const auto& sample : samples) ASSERT_EQ(sample.tokens.size(), 32u);  // no EOS
+  const int64_t per_token = model::slot_bytes(model);
+  const int64_t shared = (512 + 8 * 32) * per_token;
+  // Blocks round each sequence up to 16 slots, plus one step of lookahead per row.
+  EXPECT_GE(stats.kv_cache_bytes, shared);
+  EXPECT_LE(stats.kv_cache_bytes, shared + 8 * 2 * 16 * per_token);
+  EXPECT_LT(stats.kv_cache_bytes * 4, 8 * (512 + 32) * per_token);  // copying would take 8 prompts
+}
+
+TEST(Engine, RejectsAnEmptyPromptAndABudgetBelowOneSample) {
+  auto model = model::load_model(test::fixture("qwen2-tiny"));
+  GenerationConfig config;
+  config.max_new_tokens = 64;
+  EXPECT_THROW(generate(model, {{1, 2}, {}}, config), InputError);
+  config.kv_budget_bytes = 32 * model::slot_bytes(model);  // 2 blocks: not prompt + 64 tokens
+  try {
+    generate(model, {{1, 2, 3}}, config);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("rollout_memory_fraction"), std::string::npos);
+  }
+}
 
 class GreedyGolden : public ::testing::TestWithParam<test::GoldenCase> {};
 

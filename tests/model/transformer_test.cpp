@@ -66,6 +66,40 @@ TEST_P(TransformerGolden, CachedDecodingMatchesFullRecompute) {
   EXPECT_EQ(kv.length, T);
 }
 
+// A paged cache with each row's slots scattered over the pool (rows interleaved, in reverse):
+// a prefill of the first tokens then one token at a time reproduces transformers' logits.
+TEST_P(TransformerGolden, PagedDecodingOverScatteredSlotsMatchesTransformers) {
+  auto mask = goldens["right_pad.attention_mask"];
+  auto ids = goldens["right_pad.input_ids"];
+  auto expected = goldens["right_pad.logits"];
+  const int64_t B = ids.size(0), T = ids.size(1), split = 3;
+  at::NoGradGuard no_grad;
+  auto pool = allocate_slot_pool(model, B * T + 1);
+  EXPECT_EQ(pool.keys[0].numel() * pool.keys[0].element_size() * 2 * model.config.num_hidden_layers,
+            (B * T + 1) * slot_bytes(model));
+  // Row b's position j lives in slot 1 + (T - 1 - j) * B + b.
+  auto positions = at::arange(T, at::kLong).unsqueeze(0).expand({B, T}).contiguous();  // (B, T)
+  auto slots = 1 + (T - 1 - positions) * B + at::arange(B, at::kLong).unsqueeze(1);    // (B, T)
+  auto prefill = forward_hidden(model,
+                                PagedBatch{ids.narrow(1, 0, split), positions.narrow(1, 0, split),
+                                           slots.narrow(1, 0, split), slots.narrow(1, 0, split)},
+                                pool);
+  auto logits = at::linear(prefill, model.weights.lm_head);  // (B, split, V)
+  auto real = mask.narrow(1, 0, split);
+  EXPECT_LE(test::max_abs_error_where(logits, expected.narrow(1, 0, split), real), 1e-4);
+  for (int64_t t = split; t < T; ++t) {
+    auto step = forward_hidden(model,
+                               PagedBatch{ids.narrow(1, t, 1), positions.narrow(1, t, 1),
+                                          slots.narrow(1, t, 1), slots.narrow(1, 0, T)},
+                               pool);
+    auto step_logits = at::linear(step, model.weights.lm_head);  // (B, 1, V)
+    EXPECT_LE(
+        test::max_abs_error_where(step_logits, expected.narrow(1, t, 1), mask.narrow(1, t, 1)),
+        1e-4)
+        << t;
+  }
+}
+
 TEST_P(TransformerGolden, Bfloat16CheckpointLoadsIntoFloat32) {
   auto bf16 = test::load_golden_model(GetParam(), "/bf16");
   EXPECT_EQ(bf16.weights.embed_tokens.scalar_type(), at::kFloat);

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
+#include <iomanip>
+#include <sstream>
+#include <unordered_map>
 
-#include "empo/generate/kv_cache.h"
+#include "empo/generate/scheduler.h"
+#include "empo/io/error.h"
 #include "empo/model/transformer.h"
 
 namespace empo::generate {
@@ -21,13 +24,14 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// A live row of the decode batch: which sample it extends and its random stream.
-struct Row {
-  Sample* sample;
-  std::unique_ptr<SequenceRng> rng;
-  int64_t next_position;
-  bool finished = false;
-};
+std::string mebibytes(int64_t bytes) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / 1048576.0 << " MiB";
+  return text.str();
+}
+
+// Prompt tokens prefilled in one forward: bounds the activations of a wave of new prompts.
+constexpr int64_t kPrefillTokens = 8192;
 
 bool hits_stop_string(const Sample& sample, const GenerationConfig& config, const Decoder& decode) {
   if (config.stop_strings.empty() || !decode) return false;
@@ -40,9 +44,9 @@ bool hits_stop_string(const Sample& sample, const GenerationConfig& config, cons
   return false;
 }
 
-void record_token(Row& row, int64_t token, float sampling_logprob, float policy_logprob,
+// Appends a token; true when the sample is finished.
+bool record_token(Sample& sample, int64_t token, float sampling_logprob, float policy_logprob,
                   const GenerationConfig& config, const Decoder& decode) {
-  Sample& sample = *row.sample;
   sample.tokens.push_back(token);
   sample.sampling_logprobs.push_back(sampling_logprob);
   sample.policy_logprobs.push_back(policy_logprob);
@@ -50,46 +54,302 @@ void record_token(Row& row, int64_t token, float sampling_logprob, float policy_
              config.eos_token_ids.end();
   if (eos || hits_stop_string(sample, config, decode)) {
     sample.finish = FinishReason::kStop;
-    row.finished = true;
-  } else if (static_cast<int64_t>(sample.tokens.size()) >= config.max_new_tokens) {
-    sample.finish = FinishReason::kLength;
-    row.finished = true;
+    return true;
   }
+  sample.finish = FinishReason::kLength;
+  return static_cast<int64_t>(sample.tokens.size()) >= config.max_new_tokens;
 }
 
-// Prefill of P left-padded prompts: the KV cache (P rows) and next-token logits (P, V).
-struct Prefill {
-  model::KVState kv;
-  at::Tensor key_mask;  // (P, L) bool
-  at::Tensor logits;    // (P, V)
-  std::vector<int64_t> lengths;
-};
+at::Tensor long_tensor(const std::vector<int64_t>& values, int64_t rows, int64_t columns,
+                       const at::Device& device) {
+  return at::tensor(values, at::kLong).view({rows, columns}).to(device);
+}
 
-Prefill prefill(const model::Model& model, const std::vector<std::vector<int64_t>>& prompts,
-                size_t first, size_t last, const GenerationConfig& config) {
-  const int64_t P = static_cast<int64_t>(last - first);
-  int64_t L = 1;
-  for (size_t i = first; i < last; ++i) L = std::max<int64_t>(L, prompts[i].size());
-  auto ids = at::full({P, L}, config.pad_token_id, at::kLong);
-  auto mask = at::zeros({P, L}, at::kLong);
-  Prefill result;
-  for (int64_t row = 0; row < P; ++row) {
-    const auto& prompt = prompts[first + row];
-    const int64_t offset = L - static_cast<int64_t>(prompt.size());
-    for (size_t t = 0; t < prompt.size(); ++t) {
-      ids[row][offset + t] = prompt[t];
-      mask[row][offset + t] = 1;
+template <class T>
+std::vector<T> to_host(const at::Tensor& tensor) {
+  auto host = tensor.to(at::kCPU).contiguous();
+  return {host.data_ptr<T>(), host.data_ptr<T>() + host.numel()};
+}
+
+// The rollout of one generate() call: the pool, the scheduler and the rows' device state.
+class Rollout {
+ public:
+  Rollout(const model::Model& model, const std::vector<std::vector<int64_t>>& prompts,
+          const GenerationConfig& config, const Decoder& decode,
+          const std::vector<uint64_t>& prompt_seeds, GenerationStats& stats)
+      : model_(model),
+        prompts_(prompts),
+        config_(config),
+        decode_(decode),
+        prompt_seeds_(prompt_seeds),
+        stats_(stats),
+        G_(std::max<int64_t>(1, config.num_samples)),
+        device_(model.weights.embed_tokens.device()),
+        sync_steps_(config.sync_steps > 0 ? config.sync_steps : (device_.is_cuda() ? 8 : 1)),
+        allocator_(pool_blocks(), std::max<int64_t>(1, config.block_size)),
+        pool_(model::allocate_slot_pool(model, allocator_.num_blocks() * allocator_.block_size())),
+        scheduler_(prompt_lengths(), G_, std::max<int64_t>(1, config.prompts_per_batch) * G_,
+                   allocator_),
+        samples_(prompts.size() * G_),
+        samples_done_(prompts.size(), 0) {
+    stats_.kv_pool_bytes = pool_.num_slots() * model::slot_bytes(model);
+  }
+
+  std::vector<Sample> run() {
+    while (!scheduler_.done()) {
+      const int64_t window = window_steps();
+      auto start = Clock::now();
+      prefill(scheduler_.admit(window));
+      stats_.preemptions += scheduler_.reserve(window);
+      stats_.prefill_seconds += seconds_since(start);
+      start = Clock::now();
+      decode_window(window);
+      stats_.decode_seconds += seconds_since(start);
     }
-    result.lengths.push_back(static_cast<int64_t>(prompt.size()));
+    stats_.kv_cache_bytes =
+        allocator_.peak_used_blocks() * allocator_.block_size() * model::slot_bytes(model_);
+    return std::move(samples_);
   }
-  auto device = model.weights.embed_tokens.device();
-  auto batch = model::make_batch(ids.to(device), mask.to(device));
-  result.kv = model::allocate_kv(model, P, L + config.max_new_tokens);
-  auto hidden = model::forward_hidden(model, batch, &result.kv);               // (P, L, C)
-  result.logits = at::linear(hidden.select(1, L - 1), model.weights.lm_head);  // (P, V)
-  result.key_mask = batch.key_mask;
-  return result;
-}
+
+ private:
+  std::vector<int64_t> prompt_lengths() const {
+    std::vector<int64_t> lengths;
+    for (size_t i = 0; i < prompts_.size(); ++i) {
+      if (prompts_[i].empty())
+        throw InputError("prompt " + std::to_string(i) + " is empty: generation needs at least " +
+                         "one prompt token");
+      lengths.push_back(static_cast<int64_t>(prompts_[i].size()));
+    }
+    return lengths;
+  }
+
+  // The pool: the budget's blocks, or what prompts_per_batch x G rows can ever fill, whichever
+  // is less, plus the scratch block. A budget that cannot hold the longest prompt with one
+  // full-length sample is an error, not a hang.
+  int64_t pool_blocks() const {
+    const int64_t block = std::max<int64_t>(1, config_.block_size);
+    auto blocks_for = [&](int64_t tokens) { return (tokens + block - 1) / block; };
+    int64_t longest = 0;
+    for (const auto& prompt : prompts_) longest = std::max<int64_t>(longest, prompt.size());
+    const int64_t rows = std::max<int64_t>(1, config_.prompts_per_batch) * G_;
+    const int64_t row_blocks = blocks_for(config_.max_new_tokens + sync_steps_);
+    const int64_t prompt_count = std::min<int64_t>(rows, static_cast<int64_t>(prompts_.size()));
+    const int64_t unbounded = rows * row_blocks + prompt_count * blocks_for(longest);
+    const int64_t alone = blocks_for(longest) + row_blocks;
+    int64_t blocks = unbounded;
+    if (config_.kv_budget_bytes > 0) {
+      const int64_t block_bytes = block * model::slot_bytes(model_);
+      blocks = std::min(blocks, config_.kv_budget_bytes / block_bytes);
+      if (blocks < alone)
+        throw InputError("the rollout KV budget of " + mebibytes(config_.kv_budget_bytes) +
+                         " cannot hold one sample of a " + std::to_string(longest) +
+                         "-token prompt with " + std::to_string(config_.max_new_tokens) +
+                         " new tokens (needs " + mebibytes(alone * block_bytes) +
+                         "): raise rollout_memory_fraction or lower max_completion_length");
+    }
+    return std::max(blocks, alone) + 1;
+  }
+
+  // Steps until the next host sync: no more than any live or queued row could still use.
+  int64_t window_steps() const {
+    return std::max<int64_t>(1, std::min(sync_steps_, config_.max_new_tokens));
+  }
+
+  uint64_t prompt_seed(int64_t prompt) const {
+    return prompt_seeds_.empty() ? static_cast<uint64_t>(prompt) : prompt_seeds_[prompt];
+  }
+
+  // Prefills newly cached prompts into their blocks, right-padded, a few thousand tokens per
+  // forward; keeps each prompt's next-token logits for its samples' first draw.
+  void prefill(const std::vector<int64_t>& cached) {
+    const int64_t block = allocator_.block_size();
+    for (size_t first = 0; first < cached.size();) {
+      int64_t L = 0;
+      size_t last = first;
+      while (last < cached.size()) {
+        const int64_t longer = std::max<int64_t>(L, prompts_[cached[last]].size());
+        if (last > first && longer * static_cast<int64_t>(last + 1 - first) > kPrefillTokens) break;
+        L = longer;
+        ++last;
+      }
+      const int64_t P = static_cast<int64_t>(last - first);
+      std::vector<int64_t> ids(P * L, config_.pad_token_id), positions(P * L), slots(P * L);
+      std::vector<int64_t> final_position(P);
+      for (int64_t row = 0; row < P; ++row) {
+        const int64_t prompt = cached[first + row];
+        const auto& tokens = prompts_[prompt];
+        const SequenceBlocks blocks{&scheduler_.prompt_blocks(prompt),
+                                    static_cast<int64_t>(tokens.size()), nullptr};
+        for (int64_t t = 0; t < L; ++t) {
+          const bool real = t < static_cast<int64_t>(tokens.size());
+          ids[row * L + t] = real ? tokens[t] : config_.pad_token_id;
+          positions[row * L + t] = t;
+          slots[row * L + t] = real ? blocks.slot(t, block) : BlockAllocator::kScratchSlot;
+        }
+        final_position[row] = row * L + static_cast<int64_t>(tokens.size()) - 1;
+        stats_.prompt_tokens += static_cast<int64_t>(tokens.size());
+      }
+      auto slot_tensor = long_tensor(slots, P, L, device_);
+      model::PagedBatch batch{long_tensor(ids, P, L, device_),
+                              long_tensor(positions, P, L, device_), slot_tensor, slot_tensor};
+      auto hidden = model::forward_hidden(model_, batch, pool_).reshape({P * L, -1});  // (P*L, C)
+      auto last_hidden = hidden.index_select(0, at::tensor(final_position).to(device_));
+      auto logits = at::linear(last_hidden, model_.weights.lm_head).to(at::kFloat);  // (P, V)
+      for (int64_t row = 0; row < P; ++row) prompt_logits_[cached[first + row]] = logits[row];
+      first = last;
+    }
+  }
+
+  // The next-token logits of every live row, in row order: from the last decode step for rows
+  // that took part in it, from the prompt for newly admitted ones.
+  at::Tensor row_logits() {
+    std::vector<at::Tensor> parts;
+    std::vector<int64_t> carried;
+    for (const auto& row : scheduler_.rows()) {
+      auto found = logits_row_of_.find(row.id);
+      if (found != logits_row_of_.end()) {
+        carried.push_back(found->second);
+      } else {
+        carried.push_back(-1);
+      }
+    }
+    const bool all_carried =
+        std::none_of(carried.begin(), carried.end(), [](int64_t index) { return index < 0; });
+    if (all_carried && decode_logits_.defined())
+      return decode_logits_.index_select(0, at::tensor(carried).to(device_));
+    for (size_t r = 0; r < carried.size(); ++r) {
+      const auto& row = scheduler_.rows()[r];
+      parts.push_back(carried[r] >= 0 ? decode_logits_[carried[r]]
+                                      : prompt_logits_.at(row.job.prompt));
+    }
+    return at::stack(parts);  // (R, V)
+  }
+
+  void start_new_rows() {
+    for (const auto& row : scheduler_.rows()) {
+      if (rngs_.count(row.id)) continue;
+      rngs_.emplace(row.id, SequenceRng(config_.seed, prompt_seed(row.job.prompt), row.job.sample));
+      Sample& sample = samples_[row.job.prompt * G_ + row.job.sample];
+      sample = Sample{};  // a preempted sample starts over
+      sample.prompt_index = row.job.prompt;
+      sample.sample_index = row.job.sample;
+    }
+  }
+
+  // `window` decode steps on the device, then one copy of their tokens to the host.
+  void decode_window(int64_t window) {
+    start_new_rows();
+    auto& rows = scheduler_.rows();
+    const int64_t R = static_cast<int64_t>(rows.size());
+    const int64_t block = allocator_.block_size();
+    // Per row: the positions its window writes and the slots of every position it may read.
+    int64_t S = 0;
+    std::vector<int64_t> start_position(R);
+    for (int64_t r = 0; r < R; ++r) {
+      start_position[r] = scheduler_.prompt_length(rows[r].job.prompt) + rows[r].generated;
+      S = std::max(S, start_position[r] + window);
+    }
+    std::vector<int64_t> read(R * S, BlockAllocator::kScratchSlot), write(R * window);
+    std::vector<double> draws;
+    const bool greedy = config_.sampling.is_greedy();
+    if (!greedy) draws.resize(R * window);
+    for (int64_t r = 0; r < R; ++r) {
+      const SequenceBlocks blocks = scheduler_.blocks(rows[r]);
+      for (int64_t j = 0; j < start_position[r] + window; ++j)
+        read[r * S + j] = blocks.slot(j, block);
+      for (int64_t s = 0; s < window; ++s) {
+        write[r * window + s] = read[r * S + start_position[r] + s];
+        if (!greedy) draws[r * window + s] = rngs_.at(rows[r].id).uniform();
+      }
+    }
+    auto read_slots = long_tensor(read, R, S, device_);
+    auto write_slots = long_tensor(write, R, window, device_);
+    auto positions = long_tensor(start_position, R, 1, device_);
+    auto uniforms = greedy ? at::Tensor() : at::tensor(draws).view({R, window}).to(device_);
+    auto logits = row_logits();  // (R, V)
+    std::vector<at::Tensor> tokens, sampling_logprobs, policy_logprobs;
+    int64_t longest_remaining = 0;
+    for (const auto& row : rows)
+      longest_remaining = std::max(longest_remaining, config_.max_new_tokens - row.generated);
+    for (int64_t s = 0; s < window; ++s) {
+      auto sampled =
+          sample_on_device(logits, config_.sampling, greedy ? at::Tensor() : uniforms.select(1, s));
+      tokens.push_back(sampled.tokens);
+      sampling_logprobs.push_back(sampled.sampling_logprobs);
+      policy_logprobs.push_back(sampled.policy_logprobs);
+      if (s + 1 >= longest_remaining) break;  // every row reached max_new_tokens
+      const int64_t visible =
+          std::min(S, *std::max_element(start_position.begin(), start_position.end()) + s + 1);
+      model::PagedBatch batch{sampled.tokens.view({R, 1}), positions + s,
+                              write_slots.narrow(1, s, 1), read_slots.narrow(1, 0, visible)};
+      auto hidden = model::forward_hidden(model_, batch, pool_).squeeze(1);  // (R, C)
+      logits = at::linear(hidden, model_.weights.lm_head).to(at::kFloat);    // (R, V)
+    }
+    const int64_t steps = static_cast<int64_t>(tokens.size());
+    auto host_tokens = to_host<int64_t>(at::stack(tokens, 1));  // (R, steps)
+    auto host_sampling = to_host<float>(at::stack(sampling_logprobs, 1));
+    auto host_policy = to_host<float>(at::stack(policy_logprobs, 1));
+    finish_window(host_tokens, host_sampling, host_policy, steps, logits,
+                  steps == window /* the last step fed its tokens */);
+  }
+
+  // Records the window's tokens, retires finished rows and keeps the others' logits.
+  void finish_window(const std::vector<int64_t>& tokens, const std::vector<float>& sampling,
+                     const std::vector<float>& policy, int64_t steps, const at::Tensor& logits,
+                     bool logits_follow) {
+    auto& rows = scheduler_.rows();
+    std::vector<bool> finished(rows.size(), false);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      Sample& sample = samples_[rows[r].job.prompt * G_ + rows[r].job.sample];
+      for (int64_t s = 0; s < steps && !finished[r]; ++s) {
+        const size_t at = r * steps + s;
+        finished[r] = record_token(sample, tokens[at], sampling[at], policy[at], config_, decode_);
+        rows[r].generated += 1;
+        stats_.generated_tokens += 1;
+      }
+    }
+    logits_row_of_.clear();
+    decode_logits_ = logits_follow ? logits : at::Tensor();
+    size_t prompts_done_before = prompts_done_;
+    std::vector<int64_t> ids;
+    for (size_t r = 0; r < rows.size(); ++r) ids.push_back(rows[r].id);
+    for (size_t r = rows.size(); r-- > 0;) {
+      if (!finished[r]) continue;
+      const int64_t prompt = rows[r].job.prompt;
+      rngs_.erase(rows[r].id);
+      scheduler_.finish_row(r);
+      if (++samples_done_[prompt] == G_) {
+        ++prompts_done_;
+        if (scheduler_.prompt_blocks(prompt).empty()) prompt_logits_.erase(prompt);
+      }
+    }
+    if (logits_follow)
+      for (size_t r = 0; r < ids.size(); ++r)
+        if (!finished[r]) logits_row_of_[ids[r]] = static_cast<int64_t>(r);
+    if (config_.on_batch_done && prompts_done_ > prompts_done_before)
+      config_.on_batch_done(prompts_done_);
+  }
+
+  const model::Model& model_;
+  const std::vector<std::vector<int64_t>>& prompts_;
+  const GenerationConfig& config_;
+  const Decoder& decode_;
+  const std::vector<uint64_t>& prompt_seeds_;
+  GenerationStats& stats_;
+  const int64_t G_;
+  const at::Device device_;
+  const int64_t sync_steps_;
+  BlockAllocator allocator_;
+  model::SlotPool pool_;
+  RolloutScheduler scheduler_;
+  std::vector<Sample> samples_;
+  std::vector<int64_t> samples_done_;
+  size_t prompts_done_ = 0;
+  std::unordered_map<int64_t, SequenceRng> rngs_;          // by row id
+  std::unordered_map<int64_t, at::Tensor> prompt_logits_;  // by prompt: (V) while cached
+  at::Tensor decode_logits_;                               // (R_last, V) of the last window
+  std::unordered_map<int64_t, int64_t> logits_row_of_;     // row id -> row of decode_logits_
+};
 
 }  // namespace
 
@@ -98,84 +358,12 @@ std::vector<Sample> generate(const model::Model& model,
                              const GenerationConfig& config, const Decoder& decode,
                              const std::vector<uint64_t>& prompt_seeds, GenerationStats* stats) {
   at::NoGradGuard no_grad;
-  const int64_t G = std::max<int64_t>(1, config.num_samples);
-  std::vector<Sample> samples(prompts.size() * G);
   GenerationStats local_stats;
-  for (size_t first = 0; first < prompts.size(); first += config.prompts_per_batch) {
-    const size_t last = std::min(prompts.size(), first + config.prompts_per_batch);
-    const int64_t P = static_cast<int64_t>(last - first);
-    auto prefill_start = Clock::now();
-    Prefill state = prefill(model, prompts, first, last, config);
-    for (int64_t length : state.lengths) local_stats.prompt_tokens += length;
-    local_stats.kv_cache_bytes =
-        std::max(local_stats.kv_cache_bytes, model::kv_bytes(state.kv) * G);
-    // Copy each prompt's keys/values once into its G samples.
-    auto expand = at::arange(P, at::kLong).repeat_interleave(G);
-    if (G > 1) select_rows(state.kv, expand);
-    auto device = state.logits.device();
-    auto logits = state.logits.index_select(0, expand.to(device));
-    auto key_mask = state.key_mask.index_select(0, expand.to(device));
-    local_stats.prefill_seconds += seconds_since(prefill_start);
-
-    auto decode_start = Clock::now();
-    std::vector<Row> rows;
-    for (int64_t p = 0; p < P; ++p) {
-      const uint64_t prompt_id = prompt_seeds.empty() ? first + p : prompt_seeds[first + p];
-      for (int64_t j = 0; j < G; ++j) {
-        Sample& sample = samples[(first + p) * G + j];
-        sample.prompt_index = static_cast<int64_t>(first + p);
-        sample.sample_index = j;
-        rows.push_back(
-            {&sample, std::make_unique<SequenceRng>(config.seed, prompt_id, j), state.lengths[p]});
-      }
-    }
-    size_t finished_pending = 0;
-    while (true) {
-      std::vector<SequenceRng*> rngs;
-      for (auto& row : rows) rngs.push_back(row.rng.get());
-      auto sampled = sample_tokens(logits, config.sampling, rngs);
-      bool any_running = false;
-      for (size_t r = 0; r < rows.size(); ++r) {
-        if (rows[r].finished) continue;
-        record_token(rows[r], sampled.tokens[r], sampled.sampling_logprobs[r],
-                     sampled.policy_logprobs[r], config, decode);
-        local_stats.generated_tokens += 1;
-        if (rows[r].finished)
-          ++finished_pending;
-        else
-          any_running = true;
-      }
-      if (!any_running) break;
-      // Drop finished rows once they are an eighth of the batch: compaction copies the cache,
-      // so doing it for every single finished row would cost more than it saves.
-      if (finished_pending * 8 >= rows.size()) {
-        std::vector<int64_t> keep;
-        std::vector<Row> kept_rows;
-        for (size_t r = 0; r < rows.size(); ++r)
-          if (!rows[r].finished) {
-            keep.push_back(static_cast<int64_t>(r));
-            kept_rows.push_back(std::move(rows[r]));
-          }
-        auto keep_index = at::tensor(keep, at::kLong);
-        select_rows(state.kv, keep_index);
-        key_mask = key_mask.index_select(0, keep_index.to(device));
-        std::vector<int64_t> kept_tokens;
-        for (int64_t r : keep) kept_tokens.push_back(sampled.tokens[r]);
-        sampled.tokens = kept_tokens;
-        rows = std::move(kept_rows);
-        finished_pending = 0;
-      }
-      const int64_t R = static_cast<int64_t>(rows.size());
-      std::vector<int64_t> positions(R);
-      for (int64_t r = 0; r < R; ++r) positions[r] = rows[r].next_position++;
-      auto input = at::tensor(sampled.tokens, at::kLong).view({R, 1}).to(device);
-      auto position_ids = at::tensor(positions, at::kLong).view({R, 1}).to(device);
-      key_mask = at::cat({key_mask, at::ones({R, 1}, key_mask.options())}, 1);
-      logits = model::forward_logits(model, {input, position_ids, key_mask}, &state.kv).squeeze(1);
-    }
-    local_stats.decode_seconds += seconds_since(decode_start);
-    if (config.on_batch_done) config.on_batch_done(last);
+  if (prompts.empty()) {
+    if (stats) *stats = local_stats;
+    return {};
   }
+  auto samples = Rollout(model, prompts, config, decode, prompt_seeds, local_stats).run();
   if (stats) *stats = local_stats;
   return samples;
 }

@@ -1,7 +1,9 @@
 #pragma once
-// Batched rollouts: each prompt is prefilled once, its keys/values are copied into its G
-// samples, and a decode loop with a KV cache extends all live samples one token per step,
-// retiring the finished ones (EOS ids, stop strings, max_new_tokens).
+// Rollouts with continuous batching over a paged KV cache: the (prompt, sample) jobs of the
+// whole batch are admitted into rows as keys/values fit the budget; each prompt is prefilled
+// once and its keys/values are read by all its samples from shared blocks; a row that
+// finishes (EOS ids, stop strings, max_new_tokens) hands its place to the next job. Sampling
+// runs on the device, and tokens come back to the host every `sync_steps` steps.
 #include <functional>
 #include <string>
 #include <vector>
@@ -14,13 +16,20 @@ namespace empo::generate {
 struct GenerationConfig {
   int64_t max_new_tokens = 256;
   int64_t num_samples = 1;        // G samples per prompt
-  int64_t prompts_per_batch = 8;  // prompts prefilled together (rows = prompts x G)
+  int64_t prompts_per_batch = 8;  // live rows: at most prompts_per_batch x G at once
+  // Bytes the keys/values may fill (the pool is allocated once per call); 0: as many as
+  // prompts_per_batch x G rows of max_new_tokens need.
+  int64_t kv_budget_bytes = 0;
+  int64_t block_size = 16;  // KV slots per block
+  // Decode steps between host syncs (stop checks, admission); 0: 1 on CPU, 8 on CUDA. Tokens
+  // are the same for any value: a row that stopped mid-window just has its surplus dropped.
+  int64_t sync_steps = 0;
   SamplingParams sampling;
   uint64_t seed = 0;
   std::vector<int64_t> eos_token_ids;
   std::vector<std::string> stop_strings;  // need `decode`
   int64_t pad_token_id = 0;
-  // Called after each batch of prompts with how many prompts are done (progress lines).
+  // Called when prompts complete (all G samples done) with how many are done (progress).
   std::function<void(size_t prompts_done)> on_batch_done;
 };
 
@@ -39,7 +48,9 @@ struct Sample {
 struct GenerationStats {
   int64_t prompt_tokens = 0;
   int64_t generated_tokens = 0;
-  int64_t kv_cache_bytes = 0;  // largest cache allocated
+  int64_t kv_cache_bytes = 0;  // the most the keys/values ever filled (blocks in use)
+  int64_t kv_pool_bytes = 0;   // the pool allocated for them
+  int64_t preemptions = 0;     // rows that outgrew the pool and started over
   double prefill_seconds = 0;
   double decode_seconds = 0;
 };
@@ -47,7 +58,8 @@ struct GenerationStats {
 using Decoder = std::function<std::string(const std::vector<int64_t>&)>;
 
 // prompt_seeds[i] (optional, else i) identifies prompt i's random streams, so the trainer can
-// draw a prompt's samples independently of where it sits in the batch.
+// draw a prompt's samples independently of where it sits in the batch. An empty prompt, or a
+// budget that cannot hold one sample, is an InputError.
 std::vector<Sample> generate(const model::Model& model,
                              const std::vector<std::vector<int64_t>>& prompts,
                              const GenerationConfig& config, const Decoder& decode = nullptr,

@@ -48,43 +48,50 @@ at::Tensor sampling_logprobs(const at::Tensor& logits, const SamplingParams& par
   return log_p;
 }
 
-SampledTokens sample_tokens(const at::Tensor& logits, const SamplingParams& params,
-                            std::vector<SequenceRng*>& rngs) {
+DeviceSamples sample_on_device(const at::Tensor& logits, const SamplingParams& params,
+                               const at::Tensor& uniforms) {
   at::NoGradGuard no_grad;
   const int64_t B = logits.size(0);
   auto policy = at::log_softmax(logits.to(at::kFloat), -1);  // (B, V)
-  at::Tensor chosen;                                         // (B)
-  at::Tensor sampling;                                       // (B, V)
+  DeviceSamples result;
   if (params.is_greedy()) {
-    chosen = policy.argmax(-1);
+    result.tokens = policy.argmax(-1);
+    // Greedy decoding puts all its mass on the argmax: log q = 0.
+    result.sampling_logprobs = at::zeros({B}, policy.options());
   } else {
-    sampling = sampling_logprobs(logits, params);
-    // Inverse CDF with the row's own uniform draw.
-    auto cdf = sampling.exp().cumsum(-1);  // (B, V)
-    std::vector<float> draws(B);
-    for (int64_t b = 0; b < B; ++b) draws[b] = static_cast<float>(rngs[b]->uniform());
-    auto u = at::tensor(draws).to(cdf.device()).unsqueeze(1) * cdf.select(-1, -1).unsqueeze(1);
-    chosen = at::searchsorted(cdf, u, /*out_int32=*/false, /*right=*/true).squeeze(1);
+    auto sampling = sampling_logprobs(logits, params);  // (B, V)
+    auto cdf = sampling.exp().cumsum(-1);               // (B, V)
+    auto u = uniforms.to(cdf.options()).unsqueeze(1) * cdf.select(-1, -1).unsqueeze(1);
+    auto chosen = at::searchsorted(cdf, u, /*out_int32=*/false, /*right=*/true).squeeze(1);
     // Never land on a masked token past the end of the mass (u rounding up to the total).
     chosen = chosen.clamp_max(cdf.size(-1) - 1);
     auto picked = sampling.gather(1, chosen.unsqueeze(1)).squeeze(1);
-    auto fallback = sampling.argmax(-1);
-    chosen = at::where(at::isinf(picked), fallback, chosen);
+    result.tokens = at::where(at::isinf(picked), sampling.argmax(-1), chosen);
+    result.sampling_logprobs = sampling.gather(1, result.tokens.unsqueeze(1)).squeeze(1);
   }
-  auto index = chosen.unsqueeze(1);
-  // Greedy decoding puts all its mass on the argmax: log q = 0.
-  auto sampled_logprob = params.is_greedy()
-                             ? at::zeros({B}, at::kFloat)
-                             : sampling.gather(1, index).squeeze(1).to(at::kCPU).contiguous();
-  auto policy_logprob = policy.gather(1, index).squeeze(1).to(at::kCPU).contiguous();
-  auto tokens = chosen.to(at::kCPU).contiguous();
-  SampledTokens result;
-  result.tokens.assign(tokens.data_ptr<int64_t>(), tokens.data_ptr<int64_t>() + B);
-  result.sampling_logprobs.assign(sampled_logprob.data_ptr<float>(),
-                                  sampled_logprob.data_ptr<float>() + B);
-  result.policy_logprobs.assign(policy_logprob.data_ptr<float>(),
-                                policy_logprob.data_ptr<float>() + B);
+  result.policy_logprobs = policy.gather(1, result.tokens.unsqueeze(1)).squeeze(1);
   return result;
+}
+
+namespace {
+
+template <class T>
+std::vector<T> to_vector(const at::Tensor& tensor) {
+  auto host = tensor.to(at::kCPU).contiguous();
+  return {host.data_ptr<T>(), host.data_ptr<T>() + host.numel()};
+}
+
+}  // namespace
+
+SampledTokens sample_tokens(const at::Tensor& logits, const SamplingParams& params,
+                            std::vector<SequenceRng*>& rngs) {
+  const int64_t B = logits.size(0);
+  std::vector<double> draws(params.is_greedy() ? 0 : B);
+  for (size_t b = 0; b < draws.size(); ++b) draws[b] = rngs[b]->uniform();
+  auto uniforms = draws.empty() ? at::Tensor() : at::tensor(draws).to(logits.device());
+  auto sampled = sample_on_device(logits, params, uniforms);
+  return {to_vector<int64_t>(sampled.tokens), to_vector<float>(sampled.sampling_logprobs),
+          to_vector<float>(sampled.policy_logprobs)};
 }
 
 }  // namespace empo::generate

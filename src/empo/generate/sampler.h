@@ -43,6 +43,18 @@ struct SampledTokens {
   std::vector<float> policy_logprobs;    // log p(token) under softmax(logits), T = 1
 };
 
+// The same on the logits' device, with the uniform draws given: nothing leaves the device.
+struct DeviceSamples {
+  at::Tensor tokens;             // (B) int64
+  at::Tensor sampling_logprobs;  // (B) float32
+  at::Tensor policy_logprobs;    // (B) float32
+};
+
+// logits (B, V); uniforms (B) in [0, 1), one per row, on the logits' device (unused when
+// greedy). A draw u picks the first token whose cumulative mass exceeds u (inverse CDF).
+DeviceSamples sample_on_device(const at::Tensor& logits, const SamplingParams& params,
+                               const at::Tensor& uniforms);
+
 // One token per row. logits (B, V); rngs[b] belongs to row b.
 SampledTokens sample_tokens(const at::Tensor& logits, const SamplingParams& params,
                             std::vector<SequenceRng*>& rngs);

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <limits>
+#include <tuple>
 
 #include "empo/model/lora.h"
 #include "empo/model/torch_compat.h"
@@ -108,9 +109,38 @@ struct LayerParameters {
   }
 };
 
+// Where a layer's new keys/values go and what its queries read: nothing (training), a
+// contiguous KVState, or a SlotPool.
+struct LayerCache {
+  KVState* kv = nullptr;
+  SlotPool* pool = nullptr;
+  const PagedBatch* paged = nullptr;
+
+  // k, v (B, Hkv, T, D) of the new tokens -> the keys/values the queries attend (B, Hkv, S, D).
+  std::pair<at::Tensor, at::Tensor> store(size_t layer, const at::Tensor& k,
+                                          const at::Tensor& v) const {
+    if (kv) {
+      const int64_t start = kv->length, T = k.size(2);
+      kv->keys[layer].narrow(2, start, T).copy_(k);
+      kv->values[layer].narrow(2, start, T).copy_(v);
+      return {kv->keys[layer].narrow(2, 0, start + T), kv->values[layer].narrow(2, 0, start + T)};
+    }
+    if (!pool) return {k, v};
+    const int64_t B = k.size(0), Hkv = k.size(1), D = k.size(3);
+    const int64_t S = paged->read_slots.size(1);
+    auto write = paged->write_slots.reshape({-1});
+    auto read = paged->read_slots.reshape({-1});
+    auto gather = [&](at::Tensor& slots, const at::Tensor& fresh) {
+      slots.index_copy_(0, write, fresh.transpose(1, 2).reshape({-1, Hkv, D}));  // (B*T, Hkv, D)
+      return slots.index_select(0, read).view({B, S, Hkv, D}).transpose(1, 2);   // (B, Hkv, S, D)
+    };
+    return {gather(pool->keys[layer], k), gather(pool->values[layer], v)};
+  }
+};
+
 at::Tensor attention_block(const ModelConfig& config, const LayerParameters& parameters,
                            const at::Tensor& x, const Rotary& rotary, const Visibility& visibility,
-                           KVState* kv) {
+                           const LayerCache& cache) {
   const auto& layer = parameters.weights;
   const size_t layer_index = parameters.index;
   const int64_t B = x.size(0), T = x.size(1), D = config.head_dim;
@@ -128,13 +158,7 @@ at::Tensor attention_block(const ModelConfig& config, const LayerParameters& par
   q = apply_rotary(q.transpose(1, 2), rotary);  // (B, H, T, D)
   k = apply_rotary(k.transpose(1, 2), rotary);  // (B, Hkv, T, D)
   v = v.transpose(1, 2);
-  if (kv) {
-    const int64_t start = kv->length;
-    kv->keys[layer_index].narrow(2, start, T).copy_(k);
-    kv->values[layer_index].narrow(2, start, T).copy_(v);
-    k = kv->keys[layer_index].narrow(2, 0, start + T);
-    v = kv->values[layer_index].narrow(2, 0, start + T);
-  }
+  std::tie(k, v) = cache.store(layer_index, k, v);
   auto out = attention(q, k, v, visibility).transpose(1, 2).reshape({B, T, H * D});
   return parameters.project(out, layer.o_proj, layer.o_bias, LoraModule::o_proj);
 }
@@ -150,11 +174,11 @@ at::Tensor mlp_block(const LayerParameters& parameters, const at::Tensor& x) {
 // One pre-norm decoder layer: x (B, T, C) -> (B, T, C).
 at::Tensor decoder_layer(const ModelConfig& config, const LayerParameters& parameters,
                          const at::Tensor& x, const Rotary& rotary, const Visibility& visibility,
-                         KVState* kv) {
+                         const LayerCache& cache) {
   const auto& layer = parameters.weights;
   auto h =
       x + attention_block(config, parameters, rms_norm(x, layer.input_norm, config.rms_norm_eps),
-                          rotary, visibility, kv);
+                          rotary, visibility, cache);
   return h + mlp_block(parameters, rms_norm(h, layer.post_attention_norm, config.rms_norm_eps));
 }
 
@@ -221,30 +245,20 @@ at::Tensor checkpointed_decoder_layer(const ModelConfig& config, const LayerPara
                                       const Visibility& visibility) {
   auto replay = c10::make_intrusive<LayerReplay>();
   replay->run = [&config, parameters, rotary, visibility](const at::Tensor& input) {
-    return decoder_layer(config, parameters, input, rotary, visibility, nullptr);
+    return decoder_layer(config, parameters, input, rotary, visibility, LayerCache{});
   };
   auto tensors = layer_tensors(parameters);
   return CheckpointedLayer::apply(x, at::TensorList(tensors), replay);
 }
 
-}  // namespace
-
-at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState* kv,
-                          std::vector<at::Tensor>* hidden_states) {
+// The layers over embedded tokens, given who sees whom (mask (B, 1, T, S) bool) and the cache.
+at::Tensor run_layers(const Model& model, const at::Tensor& input_ids,
+                      const at::Tensor& position_ids, const at::Tensor& mask,
+                      const LayerCache& cache, std::vector<at::Tensor>* hidden_states) {
   const auto& config = model.config;
   const auto& weights = model.weights;
-  const int64_t T = batch.input_ids.size(1);
-  const int64_t first_slot = kv ? kv->length : 0;
-  if (kv && first_slot + T > kv->capacity())
-    throw std::logic_error("KV cache overflow: " + std::to_string(first_slot + T) + " slots > " +
-                           std::to_string(kv->capacity()));
-  if (batch.key_mask.size(1) != first_slot + T)
-    throw std::logic_error("key_mask must cover the cached and the new slots");
-
-  auto x = at::embedding(weights.embed_tokens, batch.input_ids);  // (B, T, C)
-  auto rotary =
-      rotary_tables(batch.position_ids, config.head_dim, config.rope_theta, x.scalar_type());
-  auto mask = attention_mask(batch.key_mask, first_slot, T);  // (B, 1, T, S)
+  auto x = at::embedding(weights.embed_tokens, input_ids);  // (B, T, C)
+  auto rotary = rotary_tables(position_ids, config.head_dim, config.rope_theta, x.scalar_type());
   Visibility visibility;
   if (uses_sdpa(model.attn_implementation))
     visibility.additive =
@@ -252,18 +266,48 @@ at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState
             .masked_fill_(mask.logical_not(), -std::numeric_limits<float>::infinity());
   else
     visibility.mask = mask;
-  const bool checkpoint = model.gradient_checkpointing && !kv && at::GradMode::is_enabled();
+  const bool checkpoint =
+      model.gradient_checkpointing && !cache.kv && !cache.pool && at::GradMode::is_enabled();
   if (hidden_states) hidden_states->push_back(x);
   for (size_t i = 0; i < weights.layers.size(); ++i) {
     const LayerParameters layer{weights.layers[i], model.lora.get(), i};
     x = checkpoint ? checkpointed_decoder_layer(config, layer, x, rotary, visibility)
-                   : decoder_layer(config, layer, x, rotary, visibility, kv);
+                   : decoder_layer(config, layer, x, rotary, visibility, cache);
     if (hidden_states && i + 1 < weights.layers.size()) hidden_states->push_back(x);
   }
-  if (kv) kv->length += T;
   x = rms_norm(x, weights.norm, config.rms_norm_eps);
   if (hidden_states) hidden_states->push_back(x);
   return x;
+}
+
+}  // namespace
+
+at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState* kv,
+                          std::vector<at::Tensor>* hidden_states) {
+  const int64_t T = batch.input_ids.size(1);
+  const int64_t first_slot = kv ? kv->length : 0;
+  if (kv && first_slot + T > kv->capacity())
+    throw std::logic_error("KV cache overflow: " + std::to_string(first_slot + T) + " slots > " +
+                           std::to_string(kv->capacity()));
+  if (batch.key_mask.size(1) != first_slot + T)
+    throw std::logic_error("key_mask must cover the cached and the new slots");
+  auto mask = attention_mask(batch.key_mask, first_slot, T);  // (B, 1, T, S)
+  LayerCache cache;
+  cache.kv = kv;
+  auto x = run_layers(model, batch.input_ids, batch.position_ids, mask, cache, hidden_states);
+  if (kv) kv->length += T;
+  return x;
+}
+
+at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool& pool) {
+  const int64_t S = batch.read_slots.size(1);
+  auto options = at::TensorOptions().dtype(at::kLong).device(batch.position_ids.device());
+  auto key_positions = at::arange(S, options).view({1, 1, 1, S});
+  auto mask = key_positions <= batch.position_ids.unsqueeze(1).unsqueeze(-1);  // (B, 1, T, S)
+  LayerCache cache;
+  cache.pool = &pool;
+  cache.paged = &batch;
+  return run_layers(model, batch.input_ids, batch.position_ids, mask, cache, nullptr);
 }
 
 at::Tensor forward_logits(const Model& model, const ForwardBatch& batch, KVState* kv) {
@@ -291,6 +335,25 @@ KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity) {
         at::zeros({batch_size, config.num_key_value_heads, capacity, config.head_dim}, options));
   }
   return kv;
+}
+
+SlotPool allocate_slot_pool(const Model& model, int64_t num_slots) {
+  const auto& config = model.config;
+  auto options = model.weights.embed_tokens.options().requires_grad(false);
+  SlotPool pool;
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    pool.keys.push_back(
+        at::zeros({num_slots, config.num_key_value_heads, config.head_dim}, options));
+    pool.values.push_back(
+        at::zeros({num_slots, config.num_key_value_heads, config.head_dim}, options));
+  }
+  return pool;
+}
+
+int64_t slot_bytes(const Model& model) {
+  const auto& config = model.config;
+  return 2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim *
+         static_cast<int64_t>(model.weights.embed_tokens.element_size());
 }
 
 int64_t kv_bytes(const KVState& kv) {

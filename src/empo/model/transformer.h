@@ -25,12 +25,35 @@ struct ForwardBatch {
   at::Tensor key_mask;      // (B, S) bool, S = kv.length + T: which slots hold real tokens
 };
 
+// A paged cache: every layer's keys and values live in one pool of slots, and the caller decides
+// which slots each row writes and reads (generate/paged_cache.h keeps a block table per row),
+// so a prompt's keys/values can be stored once and read by all its samples.
+struct SlotPool {
+  std::vector<at::Tensor> keys;    // per layer (num_slots, Hkv, D)
+  std::vector<at::Tensor> values;  // per layer (num_slots, Hkv, D)
+  int64_t num_slots() const { return keys.empty() ? 0 : keys[0].size(0); }
+};
+
+// One forward over a SlotPool. A row's read slots are in position order: read_slots[b][j] holds
+// the token at position j, so a query at position p attends to j <= p (entries past a row's
+// last position are never read, whatever slot they name).
+struct PagedBatch {
+  at::Tensor input_ids;     // (B, T) int64
+  at::Tensor position_ids;  // (B, T) int64, RoPE positions, < S
+  at::Tensor write_slots;   // (B, T) int64: the pool slot that receives each new token
+  at::Tensor read_slots;    // (B, S) int64: the pool slot of positions 0..S-1 of each row
+};
+
 // Final-norm hidden states (B, T, C). With kv, the new tokens' keys/values are written to
 // slots [kv->length, kv->length + T) and kv->length advances. hidden_states, when given,
 // receives HF's output_hidden_states: the embeddings, each layer's output, and the last
 // entry after the final norm.
 at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState* kv = nullptr,
                           std::vector<at::Tensor>* hidden_states = nullptr);
+
+// The same over a paged cache: each new token's key/value is written to its write slot first,
+// then every query reads its row's slots up to its own position.
+at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool& pool);
 
 // Logits (B, T, V) in float32. Only for small vocabularies or short T; training uses
 // token_logprobs (logprobs.h), which never materialises (B, T, V).
@@ -44,5 +67,9 @@ ForwardBatch make_batch(const at::Tensor& input_ids, const at::Tensor& attention
 // An empty cache for B rows and `capacity` slots in the model's dtype/device.
 KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity);
 int64_t kv_bytes(const KVState& kv);
+
+// A pool of `num_slots` slots in the model's dtype/device; bytes of one slot over all layers.
+SlotPool allocate_slot_pool(const Model& model, int64_t num_slots);
+int64_t slot_bytes(const Model& model);
 
 }  // namespace empo::model
