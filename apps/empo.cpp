@@ -6,6 +6,7 @@
 
 #include "command.h"
 #include "empo/io/error.h"
+#include "empo/model/runtime.h"
 
 namespace empo::cli {
 
@@ -31,6 +32,7 @@ int register_command(AddCommand add) {
 }  // namespace empo::cli
 
 int main(int argc, char** argv) {
+  empo::model::use_native_blas_kernels(argv);
   // `empo --version` is `empo version` (one place prints it).
   static char version_command[] = "version";
   if (argc == 2 && std::string(argv[1]) == "--version") argv[1] = version_command;

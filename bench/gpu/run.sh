@@ -4,7 +4,11 @@
 #   2. checks empo's bf16 log-probs of a random Qwen2 model against transformers;
 #   3. times our training step (fwd + bwd + AdamW, GRPO loss) against the PyTorch eager step of
 #      the same shapes, on Qwen2.5-0.5B and 1.5B shapes: tokens/s, MFU and peak memory, with
-#      `empo plan`'s prediction of that peak beside it.
+#      `empo plan`'s prediction of that peak beside it;
+#   4. times rollouts (prompt 128 + 256 new tokens, sampling) of our engine against transformers
+#      generate() with a static cache and a compiled forward: 0.5B @ 256, 1.5B @ 128, 7B @ 64
+#      and an EMPO-shaped long tail (G = 8, 0.5B @ 256, geometric lengths up to 1,024), with the
+#      achieved share of the HBM bandwidth bound (HBM_BYTES_PER_S, default H200's 4.8e12).
 # Needs: the CUDA toolkit, the Debian packages of scripts/deps.sh, python3 with torch (CUDA)
 # and transformers. Results go to $OUT (default bench/gpu/out): results.jsonl and a table.
 set -euo pipefail
@@ -18,7 +22,7 @@ jobs=$(nproc)
 
 echo "== build (CUDA variant, -j$jobs)"
 start=$SECONDS
-make build-torch2 JOBS="$jobs" TARGETS="empo train_step_bench" >"$out/build.log" 2>&1 ||
+make build-torch2 JOBS="$jobs" TARGETS="empo train_step_bench rollout_bench" >"$out/build.log" 2>&1 ||
   { tail -n 40 "$out/build.log"; exit 1; }
 echo "built in $((SECONDS - start)) s"
 empo=build-torch2/empo
@@ -59,9 +63,40 @@ for shape in qwen2.5-0.5b qwen2.5-1.5b; do
     tee -a "$results"
 done
 
+echo "== rollouts: empo vs transformers generate() (static cache, compiled)"
+rollout=build-torch2/bench/rollout_bench
+for run in "0.5b 256" "1.5b 128" "7b 64" "0.5b 256 long-tail"; do
+  # shellcheck disable=SC2086
+  timeout 150 "$rollout" --gpu $run | tee -a "$results" || echo "{\"impl\": \"empo\", \"failed\": \"$run\"}"
+  # shellcheck disable=SC2086
+  timeout 150 python3 bench/gpu/rollout_peer.py $run | tee -a "$results" ||
+    echo "{\"impl\": \"transformers-static-compiled\", \"failed\": \"$run\"}"
+done
+
+python3 - "$results" "${HBM_BYTES_PER_S:-4.8e12}" <<'PY' | tee "$out/rollouts.md"
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
+bandwidth = float(sys.argv[2])
+ours = {(r["shape"], r["batch"], r["long_tail"]): r for r in rows if r.get("impl") == "empo" and "long_tail" in r}
+peer = {(r["shape"], r["batch"], r["long_tail"]): r for r in rows
+        if r.get("impl") == "transformers-static-compiled" and "tokens" in r}
+print("| shape @ batch | empo tok/s | transformers tok/s | ratio | bandwidth bound tok/s | share |")
+print("|---|---|---|---|---|---|")
+for key, r in ours.items():
+    # Per decode step every weight is read once and every live row reads its keys/values.
+    step_bytes = r["parameters"] * 2 + r["batch"] * r["mean_context"] * r["kv_bytes_per_token"]
+    bound = r["batch"] / (step_bytes / bandwidth)
+    p = peer.get(key)
+    ratio = f"{r['tokens_per_second'] / p['tokens_per_second']:.2f}x" if p else "-"
+    name = f"{key[0]} @ {key[1]}" + (" long tail" if key[2] else "")
+    print(f"| {name} | {r['tokens_per_second']:,.0f} | {p['tokens_per_second']:,.0f} | {ratio} "
+          f"| {bound:,.0f} | {100 * r['tokens_per_second'] / bound:.0f}% |" if p else
+          f"| {name} | {r['tokens_per_second']:,.0f} | - | - | {bound:,.0f} | {100 * r['tokens_per_second'] / bound:.0f}% |")
+PY
+
 python3 - "$results" "$peak_tflops" <<'PY' | tee "$out/table.md"
 import json, sys
-rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
 peak = float(sys.argv[2])
 plan = {r["shape"]: r["peak_bytes"] for r in rows if r.get("impl") == "empo plan"}
 print("| shape | impl | step s | tokens/s | TFLOP/s | MFU | peak GiB | plan GiB |")

@@ -66,33 +66,44 @@ TEST_P(TransformerGolden, CachedDecodingMatchesFullRecompute) {
   EXPECT_EQ(kv.length, T);
 }
 
-// A paged cache with each row's slots scattered over the pool (rows interleaved, in reverse):
+// A paged cache with each row's blocks scattered over the pool (rows interleaved, in reverse):
 // a prefill of the first tokens then one token at a time reproduces transformers' logits.
-TEST_P(TransformerGolden, PagedDecodingOverScatteredSlotsMatchesTransformers) {
+TEST_P(TransformerGolden, PagedDecodingOverScatteredBlocksMatchesTransformers) {
   auto mask = goldens["right_pad.attention_mask"];
   auto ids = goldens["right_pad.input_ids"];
   auto expected = goldens["right_pad.logits"];
-  const int64_t B = ids.size(0), T = ids.size(1), split = 3;
+  const int64_t B = ids.size(0), T = ids.size(1), split = 3, block = 2;
+  const int64_t row_blocks = (T + block - 1) / block;
   at::NoGradGuard no_grad;
-  auto pool = allocate_slot_pool(model, B * T + 1);
+  auto pool = allocate_slot_pool(model, 1 + B * row_blocks, block);
   EXPECT_EQ(pool.keys[0].numel() * pool.keys[0].element_size() * 2 * model.config.num_hidden_layers,
-            (B * T + 1) * slot_bytes(model));
-  // Row b's position j lives in slot 1 + (T - 1 - j) * B + b.
+            (1 + B * row_blocks) * block * slot_bytes(model));
+  // Row b's block i is pool block 1 + (row_blocks - 1 - i) * B + b.
+  auto block_index = at::arange(row_blocks, at::kLong).unsqueeze(0);  // (1, nb)
+  auto blocks = 1 + (row_blocks - 1 - block_index) * B + at::arange(B, at::kLong).unsqueeze(1);
   auto positions = at::arange(T, at::kLong).unsqueeze(0).expand({B, T}).contiguous();  // (B, T)
-  auto slots = 1 + (T - 1 - positions) * B + at::arange(B, at::kLong).unsqueeze(1);    // (B, T)
-  auto prefill = forward_hidden(model,
-                                PagedBatch{ids.narrow(1, 0, split), positions.narrow(1, 0, split),
-                                           slots.narrow(1, 0, split), slots.narrow(1, 0, split)},
-                                pool);
-  auto logits = at::linear(prefill, model.weights.lm_head);  // (B, split, V)
-  auto real = mask.narrow(1, 0, split);
-  EXPECT_LE(test::max_abs_error_where(logits, expected.narrow(1, 0, split), real), 1e-4);
+  auto slots =
+      blocks.gather(1, positions.div(block, "floor")) * block + positions % block;  // (B, T)
+  auto slot_positions =
+      at::arange(row_blocks * block, at::kLong).unsqueeze(0).expand({B, row_blocks * block});
+  slot_positions = at::where(slot_positions < T, slot_positions, at::full_like(slot_positions, -1));
+  PagedBatch prefill;
+  prefill.input_ids = ids.narrow(1, 0, split);
+  prefill.position_ids = positions.narrow(1, 0, split);
+  prefill.write_slots = slots.narrow(1, 0, split);
+  prefill.key_mask = mask.narrow(1, 0, split).to(at::kBool);
+  auto logits = at::linear(forward_hidden(model, prefill, pool), model.weights.lm_head);
+  EXPECT_LE(
+      test::max_abs_error_where(logits, expected.narrow(1, 0, split), mask.narrow(1, 0, split)),
+      1e-4);
   for (int64_t t = split; t < T; ++t) {
-    auto step = forward_hidden(model,
-                               PagedBatch{ids.narrow(1, t, 1), positions.narrow(1, t, 1),
-                                          slots.narrow(1, t, 1), slots.narrow(1, 0, T)},
-                               pool);
-    auto step_logits = at::linear(step, model.weights.lm_head);  // (B, 1, V)
+    PagedBatch step;
+    step.input_ids = ids.narrow(1, t, 1);
+    step.position_ids = positions.narrow(1, t, 1);
+    step.write_slots = slots.narrow(1, t, 1);
+    step.read_blocks = blocks;
+    step.key_positions = slot_positions;
+    auto step_logits = at::linear(forward_hidden(model, step, pool), model.weights.lm_head);
     EXPECT_LE(
         test::max_abs_error_where(step_logits, expected.narrow(1, t, 1), mask.narrow(1, t, 1)),
         1e-4)

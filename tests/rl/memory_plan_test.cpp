@@ -60,8 +60,10 @@ TEST(MemoryPlan, RolloutBatchesShrinkToTheBudget) {
   TrainConfig config = cpu_config();
   config.per_device_train_batch_size = 16;
   config.num_generations = 8;
+  // One prompt stored once plus its 8 completions.
   const int64_t per_prompt =
-      8 * (config.max_prompt_length + config.max_completion_length) * kv_bytes_per_token(model, 2);
+      (config.max_prompt_length + 8 * config.max_completion_length) * kv_bytes_per_token(model, 2);
+  EXPECT_EQ(prompt_kv_bytes(model, config, 2, config.max_prompt_length), per_prompt);
   EXPECT_EQ(rollout_prompts_per_batch(model, config, 2, config.max_prompt_length, 0), 16);
   EXPECT_EQ(rollout_prompts_per_batch(model, config, 2, config.max_prompt_length, 3 * per_prompt),
             3);

@@ -87,12 +87,12 @@ class Rollout {
         device_(model.weights.embed_tokens.device()),
         sync_steps_(config.sync_steps > 0 ? config.sync_steps : (device_.is_cuda() ? 8 : 1)),
         allocator_(pool_blocks(), std::max<int64_t>(1, config.block_size)),
-        pool_(model::allocate_slot_pool(model, allocator_.num_blocks() * allocator_.block_size())),
+        pool_(model::allocate_slot_pool(model, allocator_.num_blocks(), allocator_.block_size())),
         scheduler_(prompt_lengths(), G_, std::max<int64_t>(1, config.prompts_per_batch) * G_,
                    allocator_),
         samples_(prompts.size() * G_),
         samples_done_(prompts.size(), 0) {
-    stats_.kv_pool_bytes = pool_.num_slots() * model::slot_bytes(model);
+    stats_.kv_pool_bytes = pool_.num_blocks() * pool_.block_size() * model::slot_bytes(model);
   }
 
   std::vector<Sample> run() {
@@ -174,24 +174,30 @@ class Rollout {
       }
       const int64_t P = static_cast<int64_t>(last - first);
       std::vector<int64_t> ids(P * L, config_.pad_token_id), positions(P * L), slots(P * L);
-      std::vector<int64_t> final_position(P);
+      std::vector<int64_t> real(P * L, 0), final_position(P);
       for (int64_t row = 0; row < P; ++row) {
         const int64_t prompt = cached[first + row];
         const auto& tokens = prompts_[prompt];
-        const SequenceBlocks blocks{&scheduler_.prompt_blocks(prompt),
-                                    static_cast<int64_t>(tokens.size()), nullptr};
+        const auto length = static_cast<int64_t>(tokens.size());
+        const SequenceBlocks blocks{&scheduler_.prompt_blocks(prompt), length, nullptr};
         for (int64_t t = 0; t < L; ++t) {
-          const bool real = t < static_cast<int64_t>(tokens.size());
-          ids[row * L + t] = real ? tokens[t] : config_.pad_token_id;
           positions[row * L + t] = t;
-          slots[row * L + t] = real ? blocks.slot(t, block) : BlockAllocator::kScratchSlot;
+          if (t >= length) {
+            slots[row * L + t] = BlockAllocator::kScratchSlot;
+            continue;
+          }
+          ids[row * L + t] = tokens[t];
+          real[row * L + t] = 1;
+          slots[row * L + t] = blocks.slot(t, block);
         }
-        final_position[row] = row * L + static_cast<int64_t>(tokens.size()) - 1;
-        stats_.prompt_tokens += static_cast<int64_t>(tokens.size());
+        final_position[row] = row * L + length - 1;
+        stats_.prompt_tokens += length;
       }
-      auto slot_tensor = long_tensor(slots, P, L, device_);
-      model::PagedBatch batch{long_tensor(ids, P, L, device_),
-                              long_tensor(positions, P, L, device_), slot_tensor, slot_tensor};
+      model::PagedBatch batch;
+      batch.input_ids = long_tensor(ids, P, L, device_);
+      batch.position_ids = long_tensor(positions, P, L, device_);
+      batch.write_slots = long_tensor(slots, P, L, device_);
+      batch.key_mask = long_tensor(real, P, L, device_).to(at::kBool);
       auto hidden = model::forward_hidden(model_, batch, pool_).reshape({P * L, -1});  // (P*L, C)
       auto last_hidden = hidden.index_select(0, at::tensor(final_position).to(device_));
       auto logits = at::linear(last_hidden, model_.weights.lm_head).to(at::kFloat);  // (P, V)
@@ -242,27 +248,43 @@ class Rollout {
     auto& rows = scheduler_.rows();
     const int64_t R = static_cast<int64_t>(rows.size());
     const int64_t block = allocator_.block_size();
-    // Per row: the positions its window writes and the slots of every position it may read.
-    int64_t S = 0;
+    // Per row: the slots its window writes, and the blocks it reads with the position each of
+    // their slots holds (-1: none; a prompt's last block may be partly empty).
     std::vector<int64_t> start_position(R);
+    size_t widest = 0;
     for (int64_t r = 0; r < R; ++r) {
       start_position[r] = scheduler_.prompt_length(rows[r].job.prompt) + rows[r].generated;
-      S = std::max(S, start_position[r] + window);
+      widest = std::max(
+          widest, scheduler_.prompt_blocks(rows[r].job.prompt).size() + rows[r].own_blocks.size());
     }
-    std::vector<int64_t> read(R * S, BlockAllocator::kScratchSlot), write(R * window);
+    const auto nb = static_cast<int64_t>(widest);
+    std::vector<int64_t> read(R * nb, 0), key_positions(R * nb * block, -1), write(R * window);
     std::vector<double> draws;
     const bool greedy = config_.sampling.is_greedy();
     if (!greedy) draws.resize(R * window);
     for (int64_t r = 0; r < R; ++r) {
       const SequenceBlocks blocks = scheduler_.blocks(rows[r]);
-      for (int64_t j = 0; j < start_position[r] + window; ++j)
-        read[r * S + j] = blocks.slot(j, block);
+      const int64_t L = blocks.prompt_length;
+      int64_t column = 0;
+      for (size_t i = 0; i < blocks.prompt_blocks->size(); ++i, ++column) {
+        read[r * nb + column] = (*blocks.prompt_blocks)[i];
+        for (int64_t o = 0; o < block; ++o) {
+          const int64_t position = static_cast<int64_t>(i) * block + o;
+          if (position < L) key_positions[(r * nb + column) * block + o] = position;
+        }
+      }
+      for (size_t i = 0; i < blocks.own_blocks->size(); ++i, ++column) {
+        read[r * nb + column] = (*blocks.own_blocks)[i];
+        for (int64_t o = 0; o < block; ++o)
+          key_positions[(r * nb + column) * block + o] = L + static_cast<int64_t>(i) * block + o;
+      }
       for (int64_t s = 0; s < window; ++s) {
-        write[r * window + s] = read[r * S + start_position[r] + s];
+        write[r * window + s] = blocks.slot(start_position[r] + s, block);
         if (!greedy) draws[r * window + s] = rngs_.at(rows[r].id).uniform();
       }
     }
-    auto read_slots = long_tensor(read, R, S, device_);
+    auto read_blocks = long_tensor(read, R, nb, device_);
+    auto slot_positions = long_tensor(key_positions, R, nb * block, device_);
     auto write_slots = long_tensor(write, R, window, device_);
     auto positions = long_tensor(start_position, R, 1, device_);
     auto uniforms = greedy ? at::Tensor() : at::tensor(draws).view({R, window}).to(device_);
@@ -278,10 +300,12 @@ class Rollout {
       sampling_logprobs.push_back(sampled.sampling_logprobs);
       policy_logprobs.push_back(sampled.policy_logprobs);
       if (s + 1 >= longest_remaining) break;  // every row reached max_new_tokens
-      const int64_t visible =
-          std::min(S, *std::max_element(start_position.begin(), start_position.end()) + s + 1);
-      model::PagedBatch batch{sampled.tokens.view({R, 1}), positions + s,
-                              write_slots.narrow(1, s, 1), read_slots.narrow(1, 0, visible)};
+      model::PagedBatch batch;
+      batch.input_ids = sampled.tokens.view({R, 1});
+      batch.position_ids = positions + s;
+      batch.write_slots = write_slots.narrow(1, s, 1);
+      batch.read_blocks = read_blocks;
+      batch.key_positions = slot_positions;
       auto hidden = model::forward_hidden(model_, batch, pool_).squeeze(1);  // (R, C)
       logits = at::linear(hidden, model_.weights.lm_head).to(at::kFloat);    // (R, V)
     }

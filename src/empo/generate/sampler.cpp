@@ -59,8 +59,10 @@ DeviceSamples sample_on_device(const at::Tensor& logits, const SamplingParams& p
     // Greedy decoding puts all its mass on the argmax: log q = 0.
     result.sampling_logprobs = at::zeros({B}, policy.options());
   } else {
-    auto sampling = sampling_logprobs(logits, params);  // (B, V)
-    auto cdf = sampling.exp().cumsum(-1);               // (B, V)
+    const bool untruncated = params.temperature == 1.0 && params.top_k == 0 &&
+                             params.top_p >= 1.0 && params.min_p <= 0.0;
+    auto sampling = untruncated ? policy : sampling_logprobs(logits, params);  // (B, V)
+    auto cdf = sampling.exp().cumsum(-1);                                      // (B, V)
     auto u = uniforms.to(cdf.options()).unsqueeze(1) * cdf.select(-1, -1).unsqueeze(1);
     auto chosen = at::searchsorted(cdf, u, /*out_int32=*/false, /*right=*/true).squeeze(1);
     // Never land on a masked token past the end of the mass (u rounding up to the total).

@@ -1,5 +1,8 @@
 #include "empo/model/runtime.h"
 
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -16,6 +19,20 @@ void init_runtime(int threads) {
   if (const char* variable = std::getenv("EMPO_THREADS"); variable && threads <= 0)
     count = std::atoi(variable);
   at::set_num_threads(std::max(1, count));
+}
+
+void use_native_blas_kernels(char** argv) {
+#if defined(__x86_64__)
+  if (std::getenv("OPENBLAS_CORETYPE")) return;
+  using CoreName = const char* (*)();
+  auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (!core_name || std::string(core_name()) != "Prescott") return;  // not OpenBLAS, or not fooled
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then keep the slow kernels
+#else
+  (void)argv;
+#endif
 }
 
 at::Device parse_device(const std::string& name) {

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "empo/model/lora.h"
+#include "empo/model/paged_attention.h"
 #include "empo/model/torch_compat.h"
 
 namespace empo::model {
@@ -109,14 +110,33 @@ struct LayerParameters {
   }
 };
 
+// Decode attention over gathered pool blocks: q (B, H, T, D); keys, values (Hkv, B, S, D) as
+// gathered (head-major); visible (B, T, S) bool. Returns (B, H, T, D). The batch dims of both
+// products are (Hkv, B), so the gathered keys/values are multiplied in place.
+at::Tensor gathered_attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
+                              const at::Tensor& visible) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+  const int64_t Hkv = keys.size(0), S = keys.size(2), groups = H / Hkv;
+  auto grouped = q.reshape({B, Hkv, groups * T, D}).transpose(0, 1);  // (Hkv, B, g*T, D)
+  auto scores = at::matmul(grouped, keys.transpose(-1, -2)) / std::sqrt(static_cast<double>(D));
+  auto hidden_keys = visible.logical_not().view({1, B, 1, T, S});
+  scores = scores.view({Hkv, B, groups, T, S})
+               .masked_fill(hidden_keys, -std::numeric_limits<float>::infinity());
+  auto weights = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());  // (Hkv, B, g, T, S)
+  auto out = at::matmul(weights.view({Hkv, B, groups * T, S}), values);    // (Hkv, B, g*T, D)
+  return out.view({Hkv, B, groups, T, D}).permute({1, 0, 2, 3, 4}).reshape({B, H, T, D});
+}
+
 // Where a layer's new keys/values go and what its queries read: nothing (training), a
 // contiguous KVState, or a SlotPool.
 struct LayerCache {
   KVState* kv = nullptr;
   SlotPool* pool = nullptr;
   const PagedBatch* paged = nullptr;
+  at::Tensor decode_visible;  // (B, T, S) bool: a paged decode step's visibility (gather path)
 
   // k, v (B, Hkv, T, D) of the new tokens -> the keys/values the queries attend (B, Hkv, S, D).
+  // Paged decode steps attend with decode_attention() instead.
   std::pair<at::Tensor, at::Tensor> store(size_t layer, const at::Tensor& k,
                                           const at::Tensor& v) const {
     if (kv) {
@@ -125,16 +145,35 @@ struct LayerCache {
       kv->values[layer].narrow(2, start, T).copy_(v);
       return {kv->keys[layer].narrow(2, 0, start + T), kv->values[layer].narrow(2, 0, start + T)};
     }
-    if (!pool) return {k, v};
-    const int64_t B = k.size(0), Hkv = k.size(1), D = k.size(3);
-    const int64_t S = paged->read_slots.size(1);
-    auto write = paged->write_slots.reshape({-1});
-    auto read = paged->read_slots.reshape({-1});
-    auto gather = [&](at::Tensor& slots, const at::Tensor& fresh) {
-      slots.index_copy_(0, write, fresh.transpose(1, 2).reshape({-1, Hkv, D}));  // (B*T, Hkv, D)
-      return slots.index_select(0, read).view({B, S, Hkv, D}).transpose(1, 2);   // (B, Hkv, S, D)
+    if (pool) {
+      auto write = paged->write_slots.reshape({-1});
+      auto put = [&](at::Tensor& blocks, const at::Tensor& fresh) {
+        const int64_t Hkv = blocks.size(0), D = blocks.size(3);
+        blocks.view({Hkv, -1, D})
+            .index_copy_(1, write, fresh.transpose(0, 1).reshape({Hkv, -1, D}));  // (Hkv, B*T, D)
+      };
+      put(pool->keys[layer], k);
+      put(pool->values[layer], v);
+    }
+    return {k, v};
+  }
+
+  bool paged_decode() const { return pool && paged->read_blocks.defined(); }
+
+  // q (B, H, T, D) -> (B, H, T, D) over the rows' pool blocks: read in place on CPU, gathered
+  // into (Hkv, B, S, D) first elsewhere.
+  at::Tensor decode_attention(size_t layer, const at::Tensor& q) const {
+    const auto& keys = pool->keys[layer];
+    if (paged_attention_reads_in_place(keys))
+      return paged_attention(q, keys, pool->values[layer], paged->read_blocks, paged->key_positions,
+                             paged->position_ids);
+    const auto& blocks = paged->read_blocks;  // (B, nb)
+    const int64_t B = blocks.size(0), S = blocks.size(1) * pool->block_size();
+    auto take = [&](const at::Tensor& pool_blocks) {
+      const int64_t Hkv = pool_blocks.size(0), D = pool_blocks.size(3);
+      return pool_blocks.index_select(1, blocks.reshape({-1})).view({Hkv, B, S, D});
     };
-    return {gather(pool->keys[layer], k), gather(pool->values[layer], v)};
+    return gathered_attention(q, take(keys), take(pool->values[layer]), decode_visible);
   }
 };
 
@@ -159,7 +198,9 @@ at::Tensor attention_block(const ModelConfig& config, const LayerParameters& par
   k = apply_rotary(k.transpose(1, 2), rotary);  // (B, Hkv, T, D)
   v = v.transpose(1, 2);
   std::tie(k, v) = cache.store(layer_index, k, v);
-  auto out = attention(q, k, v, visibility).transpose(1, 2).reshape({B, T, H * D});
+  auto attended = cache.paged_decode() ? cache.decode_attention(layer_index, q)
+                                       : attention(q, k, v, visibility);  // (B, H, T, D)
+  auto out = attended.transpose(1, 2).reshape({B, T, H * D});
   return parameters.project(out, layer.o_proj, layer.o_bias, LoraModule::o_proj);
 }
 
@@ -251,7 +292,8 @@ at::Tensor checkpointed_decoder_layer(const ModelConfig& config, const LayerPara
   return CheckpointedLayer::apply(x, at::TensorList(tensors), replay);
 }
 
-// The layers over embedded tokens, given who sees whom (mask (B, 1, T, S) bool) and the cache.
+// The layers over embedded tokens, given who sees whom (mask (B, 1, T, S) bool; undefined for
+// a paged decode step, which has its own) and the cache.
 at::Tensor run_layers(const Model& model, const at::Tensor& input_ids,
                       const at::Tensor& position_ids, const at::Tensor& mask,
                       const LayerCache& cache, std::vector<at::Tensor>* hidden_states) {
@@ -259,8 +301,9 @@ at::Tensor run_layers(const Model& model, const at::Tensor& input_ids,
   const auto& weights = model.weights;
   auto x = at::embedding(weights.embed_tokens, input_ids);  // (B, T, C)
   auto rotary = rotary_tables(position_ids, config.head_dim, config.rope_theta, x.scalar_type());
-  Visibility visibility;
-  if (uses_sdpa(model.attn_implementation))
+  Visibility visibility;  // none for a paged decode step (mask undefined): it has its own
+  if (!mask.defined()) {
+  } else if (uses_sdpa(model.attn_implementation))
     visibility.additive =
         at::zeros(mask.sizes(), x.options())
             .masked_fill_(mask.logical_not(), -std::numeric_limits<float>::infinity());
@@ -300,13 +343,18 @@ at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState
 }
 
 at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool& pool) {
-  const int64_t S = batch.read_slots.size(1);
-  auto options = at::TensorOptions().dtype(at::kLong).device(batch.position_ids.device());
-  auto key_positions = at::arange(S, options).view({1, 1, 1, S});
-  auto mask = key_positions <= batch.position_ids.unsqueeze(1).unsqueeze(-1);  // (B, 1, T, S)
+  const int64_t T = batch.input_ids.size(1);
   LayerCache cache;
   cache.pool = &pool;
   cache.paged = &batch;
+  at::Tensor mask;  // (B, 1, T, T) for a prefill's attention to its own tokens
+  if (!batch.read_blocks.defined()) {
+    mask = attention_mask(batch.key_mask, 0, T);
+  } else if (!pool.keys.empty() && !paged_attention_reads_in_place(pool.keys[0])) {
+    auto keys = batch.key_positions.unsqueeze(1);            // (B, 1, S)
+    auto queries = batch.position_ids.unsqueeze(-1);         // (B, T, 1)
+    cache.decode_visible = (keys >= 0) & (keys <= queries);  // (B, T, S)
+  }
   return run_layers(model, batch.input_ids, batch.position_ids, mask, cache, nullptr);
 }
 
@@ -337,15 +385,14 @@ KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity) {
   return kv;
 }
 
-SlotPool allocate_slot_pool(const Model& model, int64_t num_slots) {
+SlotPool allocate_slot_pool(const Model& model, int64_t num_blocks, int64_t block_size) {
   const auto& config = model.config;
   auto options = model.weights.embed_tokens.options().requires_grad(false);
   SlotPool pool;
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
-    pool.keys.push_back(
-        at::zeros({num_slots, config.num_key_value_heads, config.head_dim}, options));
-    pool.values.push_back(
-        at::zeros({num_slots, config.num_key_value_heads, config.head_dim}, options));
+    for (auto* tensors : {&pool.keys, &pool.values})
+      tensors->push_back(at::zeros(
+          {config.num_key_value_heads, num_blocks, block_size, config.head_dim}, options));
   }
   return pool;
 }

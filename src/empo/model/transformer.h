@@ -25,23 +25,30 @@ struct ForwardBatch {
   at::Tensor key_mask;      // (B, S) bool, S = kv.length + T: which slots hold real tokens
 };
 
-// A paged cache: every layer's keys and values live in one pool of slots, and the caller decides
-// which slots each row writes and reads (generate/paged_cache.h keeps a block table per row),
-// so a prompt's keys/values can be stored once and read by all its samples.
+// A paged cache: every layer's keys and values live in one pool of fixed-size blocks, and the
+// caller decides which blocks each row writes and reads (generate/paged_cache.h keeps a block
+// table per row), so a prompt's keys/values can be stored once and read by all its samples.
+// Head-major, so the blocks a batch reads gather into the (Hkv, B, S, D) layout attention
+// multiplies without another copy.
 struct SlotPool {
-  std::vector<at::Tensor> keys;    // per layer (num_slots, Hkv, D)
-  std::vector<at::Tensor> values;  // per layer (num_slots, Hkv, D)
-  int64_t num_slots() const { return keys.empty() ? 0 : keys[0].size(0); }
+  std::vector<at::Tensor> keys;    // per layer (Hkv, num_blocks, block_size, D)
+  std::vector<at::Tensor> values;  // per layer (Hkv, num_blocks, block_size, D)
+  int64_t num_blocks() const { return keys.empty() ? 0 : keys[0].size(1); }
+  int64_t block_size() const { return keys.empty() ? 0 : keys[0].size(2); }
 };
 
-// One forward over a SlotPool. A row's read slots are in position order: read_slots[b][j] holds
-// the token at position j, so a query at position p attends to j <= p (entries past a row's
-// last position are never read, whatever slot they name).
+// One forward over a SlotPool. Slot s is offset s % block_size of block s / block_size.
 struct PagedBatch {
   at::Tensor input_ids;     // (B, T) int64
-  at::Tensor position_ids;  // (B, T) int64, RoPE positions, < S
+  at::Tensor position_ids;  // (B, T) int64, RoPE positions
   at::Tensor write_slots;   // (B, T) int64: the pool slot that receives each new token
-  at::Tensor read_slots;    // (B, S) int64: the pool slot of positions 0..S-1 of each row
+  // Prefill: read_blocks undefined; the new tokens attend to one another, causally, the real
+  // ones (key_mask (B, T) bool) only. Decode: each row reads its blocks, whose slots hold the
+  // positions key_positions names (-1: an empty slot); a query at position p sees the slots
+  // of positions <= p, its own included (written first).
+  at::Tensor key_mask;       // (B, T) bool, prefill
+  at::Tensor read_blocks;    // (B, nb) int64, decode
+  at::Tensor key_positions;  // (B, nb * block_size) int64, decode
 };
 
 // Final-norm hidden states (B, T, C). With kv, the new tokens' keys/values are written to
@@ -68,8 +75,9 @@ ForwardBatch make_batch(const at::Tensor& input_ids, const at::Tensor& attention
 KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity);
 int64_t kv_bytes(const KVState& kv);
 
-// A pool of `num_slots` slots in the model's dtype/device; bytes of one slot over all layers.
-SlotPool allocate_slot_pool(const Model& model, int64_t num_slots);
+// A pool of `num_blocks` blocks of `block_size` slots in the model's dtype/device; bytes of one
+// slot (one token's keys and values) over all layers.
+SlotPool allocate_slot_pool(const Model& model, int64_t num_blocks, int64_t block_size);
 int64_t slot_bytes(const Model& model);
 
 }  // namespace empo::model

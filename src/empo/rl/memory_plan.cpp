@@ -98,14 +98,20 @@ int64_t activation_bytes(const model::ModelConfig& model, const PlanShape& shape
   return layers + backward + outside;
 }
 
+int64_t prompt_kv_bytes(const model::ModelConfig& model, const TrainConfig& config,
+                        int64_t dtype_bytes, int64_t prompt_tokens) {
+  // The prompt's blocks are shared by its samples (generate/paged_cache.h).
+  return (prompt_tokens +
+          std::max<int64_t>(1, config.num_generations) * config.max_completion_length) *
+         kv_bytes_per_token(model, dtype_bytes);
+}
+
 int64_t rollout_prompts_per_batch(const model::ModelConfig& model, const TrainConfig& config,
                                   int64_t dtype_bytes, int64_t prompt_tokens,
                                   int64_t budget_bytes) {
   const int64_t prompts = int64_t{std::max(1, config.per_device_train_batch_size)};
   if (budget_bytes <= 0) return prompts;
-  const int64_t per_prompt = std::max<int64_t>(1, config.num_generations) *
-                             (prompt_tokens + config.max_completion_length) *
-                             kv_bytes_per_token(model, dtype_bytes);
+  const int64_t per_prompt = prompt_kv_bytes(model, config, dtype_bytes, prompt_tokens);
   return std::clamp<int64_t>(budget_bytes / std::max<int64_t>(1, per_prompt), 1, prompts);
 }
 
@@ -161,8 +167,7 @@ MemoryPlan plan_memory(const TrainConfig& config, const model::ModelConfig& poli
                                                    : plan.activations_without_checkpointing;
   plan.runtime = target.gpu ? kGpuRuntimeBytes : kCpuRuntimeBytes;
 
-  const int64_t kv_per_prompt = std::max<int64_t>(1, config.num_generations) *
-                                shape.sequence_tokens * kv_bytes_per_token(policy, b);
+  const int64_t kv_per_prompt = prompt_kv_bytes(policy, config, b, config.max_prompt_length);
   plan.kv_cache_all_rows = kv_per_prompt * std::max(1, config.per_device_train_batch_size);
   // The engine's budget is a share of what the resident state leaves free on the device.
   int64_t budget = 0;

@@ -42,8 +42,14 @@ int64_t kv_bytes_per_token(const model::ModelConfig& model, int64_t dtype_bytes)
 int64_t activation_bytes(const model::ModelConfig& model, const PlanShape& shape,
                          bool gradient_checkpointing);
 
-// Prompts the rollout engine prefills together: all of the rollout batch when its keys/values
-// fit in budget_bytes (or budget_bytes <= 0: no budget known), else as many as fit, at least 1.
+// Keys/values of one prompt and its G completions at full length: the prompt is stored once
+// and read by all its samples.
+int64_t prompt_kv_bytes(const model::ModelConfig& model, const TrainConfig& config,
+                        int64_t dtype_bytes, int64_t prompt_tokens);
+
+// Prompts whose samples the rollout engine holds at once: all of the rollout batch when their
+// keys/values fit in budget_bytes (or budget_bytes <= 0: no budget known), else as many as fit,
+// at least 1. The engine admits rows by the same budget (GenerationConfig::kv_budget_bytes).
 int64_t rollout_prompts_per_batch(const model::ModelConfig& model, const TrainConfig& config,
                                   int64_t dtype_bytes, int64_t prompt_tokens, int64_t budget_bytes);
 

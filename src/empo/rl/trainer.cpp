@@ -31,7 +31,6 @@
 #include "empo/rl/advantage.h"
 #include "empo/rl/evaluate.h"
 #include "empo/rl/grad_accumulation.h"
-#include "empo/rl/memory_plan.h"
 #include "empo/rl/optimizer.h"
 #include "empo/rl/policy_loss.h"
 #include "empo/rl/rewards.h"
@@ -352,12 +351,11 @@ class Run {
     generate::GenerationConfig generation;
     generation.max_new_tokens = config_.max_completion_length;
     generation.num_samples = config_.num_generations;
-    // Keys/values of as many prompts as the engine's share of free memory holds (empo plan
-    // predicts the same split).
-    const auto budget = static_cast<int64_t>(
+    // Every row of the rollout batch may be live; the engine admits them while their
+    // keys/values fit its share of free memory (empo plan predicts the same).
+    generation.prompts_per_batch = std::max(1, config_.per_device_train_batch_size);
+    generation.kv_budget_bytes = static_cast<int64_t>(
         config_.rollout_memory_fraction * static_cast<double>(model::free_device_memory(device_)));
-    generation.prompts_per_batch = rollout_prompts_per_batch(
-        policy_.model.config, config_, at::elementSize(dtype_), config_.max_prompt_length, budget);
     generation.seed = config_.seed;
     generation.sampling.temperature = config_.temperature;
     generation.sampling.top_p = config_.top_p;
