@@ -31,6 +31,11 @@ struct Group {
 void score_rollout_group(Group& group, const RewardSettings& settings,
                          const std::vector<double>& token_signal,
                          const AnswerEquivalence& equivalence, const EntropyBand& band);
+// The same for a whole rollout batch, clustered together (score_groups): token_signals[i]
+// belongs to groups[i] (or is empty when the reward reads none).
+void score_rollout_groups(std::vector<Group>& groups, const RewardSettings& settings,
+                          const std::vector<std::vector<double>>& token_signals,
+                          const AnswerEquivalence& equivalence, const EntropyBand& band);
 
 // A group the update learns from: inside the band, and with non-zero reward std when
 // dynamic_sampling asks to replace the others.
