@@ -255,7 +255,9 @@ void add_eval(CLI::App& app) {
   command->add_option("--data", options->data, "benchmark JSONL (repeatable)");
   command->add_option("--truthfulqa", options->truthfulqa,
                       "TruthfulQA CSV: MC1/MC2 from answer log-probs (truthfulqa.jsonl)");
-  command->add_option("--limit", options->limit, "only the first N TruthfulQA questions")
+  command
+      ->add_option("--limit", options->limit,
+                   "only the first N TruthfulQA questions (of the split)")
       ->check(CLI::NonNegativeNumber);
   command
       ->add_option("--truthfulqa-split", options->truthfulqa_split,
