@@ -7,23 +7,6 @@
 
 namespace empo::rl {
 
-namespace {
-
-void set_verdicts(Group& group, const EntropyBand& band) {
-  group.band = entropy_band_verdict(group.score.normalized_entropy, band);
-  group.zero_std =
-      unbiased_std(group.score.rewards.data(), group.score.rewards.size()) < kZeroStdThreshold;
-}
-
-}  // namespace
-
-void score_rollout_group(Group& group, const RewardSettings& settings,
-                         const std::vector<double>& token_signal,
-                         const AnswerEquivalence& equivalence, const EntropyBand& band) {
-  group.score = score_group(settings, group.question, group.texts, token_signal, equivalence);
-  set_verdicts(group, band);
-}
-
 void score_rollout_groups(std::vector<Group>& groups, const RewardSettings& settings,
                           const std::vector<std::vector<double>>& token_signals,
                           const AnswerEquivalence& equivalence, const EntropyBand& band) {
@@ -35,8 +18,11 @@ void score_rollout_groups(std::vector<Group>& groups, const RewardSettings& sett
   }
   auto scores = score_groups(settings, questions, texts, token_signals, equivalence);
   for (size_t q = 0; q < groups.size(); ++q) {
-    groups[q].score = std::move(scores[q]);
-    set_verdicts(groups[q], band);
+    auto& group = groups[q];
+    group.score = std::move(scores[q]);
+    group.band = entropy_band_verdict(group.score.normalized_entropy, band);
+    group.zero_std =
+        unbiased_std(group.score.rewards.data(), group.score.rewards.size()) < kZeroStdThreshold;
   }
 }
 
