@@ -1,11 +1,12 @@
 // LLM-judge clustering throughput: 32 questions x G = 8 free-form answers, clustered by a
-// random-weight judge (f32, CPU) through the batched path (reward/judge_clustering.h: one
-// left-padded batch per cluster round) against the unbatched path in the same run (Judge's
-// predicate with cluster_with: one forward pass per prompt). Two judge sizes: the demo model's
-// shape (hidden 128, 2 layers) and a 39M Qwen2-shaped model (hidden 512, 12 layers, vocab
-// 8192). Counters: model-decided pairs/s, prompts/s, questions/s; the paths differ in how
-// many pairs they decide (founders only vs every pair not yet joined), so prompts/s is the
-// like-for-like number.
+// random-weight judge (f32, CPU) through the batched paths (reward/judge_clustering.h: one
+// left-padded batch per cluster round of one question, cluster_with_judge; or one per round of
+// all 32 questions together, cluster_many_with_judge, as training does) against the unbatched
+// path in the same run (Judge's predicate with cluster_with: one forward pass per prompt). Two
+// judge sizes: the demo model's shape (hidden 128, 2 layers) and a 39M Qwen2-shaped model (hidden
+// 512, 12 layers, vocab 8192). Counters: model-decided pairs/s, prompts/s, questions/s; the paths
+// differ in how many pairs they decide (founders only vs every pair not yet joined), so prompts/s
+// is the like-for-like number.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -108,6 +109,23 @@ void BM_BatchedJudge(benchmark::State& state) {
   state.counters["batches"] = static_cast<double>(stats.batches);
 }
 
+void BM_BatchedJudgeAcrossQuestions(benchmark::State& state) {
+  const auto& policy = judge(state.range(0) == 1);
+  auto batch = generate::judge_batch_scorer(policy, false);
+  std::vector<reward::JudgeClusteringInput> inputs;
+  for (int q = 0; q < kQuestions; ++q) inputs.push_back({question(q), answers(q)});
+  long pairs = 0;
+  reward::JudgeClusteringStats stats;
+  auto start = std::chrono::steady_clock::now();
+  for (auto _ : state)
+    for (const auto& clustering :
+         reward::cluster_many_with_judge(inputs, batch, clustering_config(), &stats))
+      pairs += clustering.comparisons;
+  report(state, pairs, stats.prompts,
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  state.counters["batches"] = static_cast<double>(stats.batches);
+}
+
 void BM_UnbatchedJudge(benchmark::State& state) {
   const auto& policy = judge(state.range(0) == 1);
   auto scorer = generate::yes_no_scorer(policy, false);
@@ -128,6 +146,12 @@ void BM_UnbatchedJudge(benchmark::State& state) {
 
 // Arg 0: the demo model's shape; 1: the 39M model.
 BENCHMARK(BM_BatchedJudge)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_BatchedJudgeAcrossQuestions)
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 BENCHMARK(BM_UnbatchedJudge)
     ->Arg(0)
     ->Arg(1)

@@ -57,14 +57,9 @@ void cluster(const Options& options) {
     judge_policy = std::make_unique<empo::generate::Policy>(empo::generate::load_policy(
         options.judge_model, {empo::model::compute_dtype("auto", device), device}));
     const auto prompt = empo::reward::judge_prompt_from_name(options.judge_prompt);
-    auto scorer = empo::generate::yes_no_batch_scorer(*judge_policy, prompt.chat_turn);
+    judge = empo::generate::judge_batch_scorer(*judge_policy, prompt.chat_turn);
     judge_config.prompt_template = prompt.text;
     judge_config.mode = empo::reward::judge_mode_from_name(options.judge_mode);
-    judge = [scorer](const std::vector<std::string>& prompts) {
-      std::vector<empo::reward::YesNoLogProbs> scores;
-      for (const auto& [yes, no] : scorer(prompts)) scores.push_back({yes, no});
-      return scores;
-    };
   }
   empo::io::JsonlWriter writer(options.output);
   empo::io::for_each_jsonl(options.input, [&](const Json& line, long number) {

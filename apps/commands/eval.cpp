@@ -1,5 +1,6 @@
 // `empo eval`: greedy pass@1, avg@k and maj@k of a model on benchmark files; TruthfulQA's
-// MC1/MC2 with --truthfulqa.
+// MC1/MC2 with --truthfulqa, and with --judge the judged truthfulness of the greedy answer.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "empo/eval/benchmark.h"
 #include "empo/eval/metrics.h"
 #include "empo/eval/truthfulqa.h"
+#include "empo/generate/judge_scorer.h"
 #include "empo/io/error.h"
 #include "empo/log/progress.h"
 #include "empo/model/logprobs.h"
@@ -24,6 +26,13 @@ struct EvalOptions {
   std::vector<std::string> data;
   std::string truthfulqa;  // TruthfulQA CSV: MC1/MC2
   int64_t limit = 0;       // the first N TruthfulQA questions; 0: all
+  // Which TruthfulQA questions: "" takes --config's truthfulqa_split (test_time without one).
+  std::string truthfulqa_split;
+  std::string judge;  // a judge model folder: judged truthfulness of the greedy answer
+  std::string judge_mode, judge_prompt;  // "": --config's judge_direction/judge_prompt, else
+                                         // one_way and general_verifier
+  // Given on the command line (else TruthfulQA's greedy answers use its own prompt).
+  bool prompt_given = false, extraction_given = false;
   std::string output_dir;
   std::string config;  // take prompt/extraction/equivalence from a training config
   int64_t samples = 0;
@@ -67,10 +76,71 @@ empo::rl::EvalSettings settings_from(const EvalOptions& options) {
   return settings;
 }
 
-// MC1/MC2 of the policy on TruthfulQA: D/truthfulqa.jsonl, and the summary keys.
+// The split of the TruthfulQA questions `empo eval` evaluates: the same half as a training
+// config's (so a held_out run is evaluated on the questions it never saw).
+empo::data::TruthfulQaSplit truthfulqa_split(const EvalOptions& options) {
+  using namespace empo;
+  if (!options.truthfulqa_split.empty())
+    return data::truthfulqa_split_from_name(options.truthfulqa_split);
+  if (!options.config.empty()) return rl::load_config(options.config).truthfulqa_split;
+  return data::TruthfulQaSplit::test_time;
+}
+
+// The greedy answers to TruthfulQA: a training config's prompt and answer extraction, else the
+// recipe's TruthfulQA prompt and the whole completion (unless given on the command line).
+empo::rl::EvalSettings truthfulqa_answer_settings(const EvalOptions& options,
+                                                  empo::rl::EvalSettings settings) {
+  using namespace empo;
+  settings.samples = 0;
+  settings.greedy = true;
+  settings.on_progress = nullptr;
+  if (options.config.empty()) {
+    if (!options.prompt_given) {
+      settings.prompt.system_prompt = "";
+      settings.prompt.question_template = data::kTruthfulQaQuestionTemplate;
+    }
+    if (!options.extraction_given) {
+      settings.answer = reward::AnswerConfig{};
+      settings.answer.format = reward::AnswerFormat::full;
+    }
+  }
+  return settings;
+}
+
+// The judge of --judge, its prompt and direction: flags, else a training config's, else
+// general_verifier one way (the authors' use of the verifier, the reference answer as {a}).
+struct EvalJudge {
+  std::unique_ptr<empo::generate::Policy> policy;
+  empo::reward::YesNoBatchScorer scorer;
+  empo::reward::JudgeConfig config;
+};
+
+EvalJudge load_eval_judge(const EvalOptions& options, const empo::model::LoadOptions& load) {
+  using namespace empo;
+  std::string prompt_name = "general_verifier", mode_name = "one_way";
+  if (!options.config.empty()) {
+    auto config = rl::load_config(options.config);
+    prompt_name = config.judge_prompt;
+    mode_name = rl::to_string(config.judge_direction);
+  }
+  if (!options.judge_prompt.empty()) prompt_name = options.judge_prompt;
+  if (!options.judge_mode.empty()) mode_name = options.judge_mode;
+  EvalJudge judge;
+  const auto prompt = reward::judge_prompt_from_name(prompt_name);
+  judge.config.prompt_template = prompt.text;
+  judge.config.mode = reward::judge_mode_from_name(mode_name);
+  judge.policy = std::make_unique<generate::Policy>(generate::load_policy(options.judge, load));
+  judge.scorer = generate::judge_batch_scorer(*judge.policy, prompt.chat_turn,
+                                              std::max<int64_t>(1, options.batch_size));
+  return judge;
+}
+
+// MC1/MC2 of the policy on TruthfulQA (and with a judge the truthfulness of its greedy
+// answers): D/truthfulqa.jsonl, and the summary keys.
 empo::io::Json run_truthfulqa(const EvalOptions& options,
                               const std::vector<empo::data::TruthfulQaItem>& items,
-                              const empo::generate::Policy& policy) {
+                              const empo::generate::Policy& policy,
+                              const empo::rl::EvalSettings& settings, EvalJudge* judge) {
   using namespace empo;
   std::cerr << "evaluating TruthfulQA MC1/MC2 (" << items.size() << " questions)\n";
   log::ProgressMeter progress("truthfulqa question", static_cast<long>(items.size()));
@@ -81,15 +151,36 @@ empo::io::Json run_truthfulqa(const EvalOptions& options,
       },
       [&](size_t done, size_t) { progress.update(static_cast<long>(done)); });
   progress.finish();
+  std::vector<eval::JudgedAnswer> judged;
+  if (judge) {
+    std::cerr << "judging the greedy answers to TruthfulQA (" << items.size() << " questions)\n";
+    auto answer_settings = truthfulqa_answer_settings(options, settings);
+    log::ProgressMeter answered("truthfulqa answer", static_cast<long>(items.size()));
+    answer_settings.on_progress = [&](const std::string&, size_t done, size_t) {
+      answered.update(static_cast<long>(done));
+    };
+    std::vector<std::string> answers;
+    for (const auto& result :
+         rl::evaluate_questions(policy, data::truthfulqa_questions(items), answer_settings))
+      answers.push_back(result.greedy->answer);
+    answered.finish();
+    judged = eval::judge_truthfulness(items, answers, judge->scorer, judge->config);
+  }
+  const auto* verdicts = judge ? &judged : nullptr;
   if (!options.output_dir.empty()) {
     io::JsonlWriter writer(options.output_dir + "/truthfulqa.jsonl");
-    for (size_t i = 0; i < results.size(); ++i) writer.write(eval::to_json(results[i], items[i]));
+    for (size_t i = 0; i < results.size(); ++i)
+      writer.write(eval::to_json(results[i], items[i], judge ? &judged[i] : nullptr));
     writer.commit();
   }
-  auto summary = eval::truthfulqa_summary(results);
-  std::printf("TruthfulQA (%zu questions): MC1 %.1f%%, MC2 %.1f%%\n", results.size(),
+  auto summary = eval::truthfulqa_summary(results, verdicts);
+  std::printf("TruthfulQA (%zu questions): MC1 %.1f%%, MC2 %.1f%%", results.size(),
               100 * summary["truthfulqa/mc1"].get<double>(),
               100 * summary["truthfulqa/mc2"].get<double>());
+  if (judge)
+    std::printf(", judged truthful %.1f%%",
+                100 * summary["truthfulqa/judge_truthful"].get<double>());
+  std::printf("\n");
   return summary;
 }
 
@@ -102,8 +193,11 @@ void run_eval(const EvalOptions& options) {
   std::vector<eval::Benchmark> benchmarks;
   for (const auto& path : options.data) benchmarks.push_back(eval::load_benchmark(path));
   std::vector<data::TruthfulQaItem> truthfulqa;  // read before the model: bad input fails fast
+  if (!options.judge.empty() && options.truthfulqa.empty())
+    throw InputError("empo eval: --judge judges TruthfulQA answers: give --truthfulqa too");
   if (!options.truthfulqa.empty()) {
-    truthfulqa = data::read_truthfulqa(options.truthfulqa);
+    truthfulqa = data::truthfulqa_part(data::read_truthfulqa(options.truthfulqa),
+                                       truthfulqa_split(options), data::SplitPart::eval);
     if (options.limit > 0 && static_cast<size_t>(options.limit) < truthfulqa.size())
       truthfulqa.resize(static_cast<size_t>(options.limit));
   }
@@ -141,7 +235,12 @@ void run_eval(const EvalOptions& options) {
     std::cout << eval::format_summary_table(summary);
     summary_json = eval::to_json(summary);
   }
-  if (!options.truthfulqa.empty()) summary_json.update(run_truthfulqa(options, truthfulqa, policy));
+  if (!options.truthfulqa.empty()) {
+    EvalJudge judge;
+    if (!options.judge.empty()) judge = load_eval_judge(options, load);
+    summary_json.update(run_truthfulqa(options, truthfulqa, policy, settings,
+                                       options.judge.empty() ? nullptr : &judge));
+  }
   if (!options.output_dir.empty())
     io::write_file_atomic(options.output_dir + "/summary.json", summary_json.dump(2) + "\n");
 }
@@ -156,8 +255,24 @@ void add_eval(CLI::App& app) {
   command->add_option("--data", options->data, "benchmark JSONL (repeatable)");
   command->add_option("--truthfulqa", options->truthfulqa,
                       "TruthfulQA CSV: MC1/MC2 from answer log-probs (truthfulqa.jsonl)");
-  command->add_option("--limit", options->limit, "only the first N TruthfulQA questions")
+  command
+      ->add_option("--limit", options->limit,
+                   "only the first N TruthfulQA questions (of the split)")
       ->check(CLI::NonNegativeNumber);
+  command
+      ->add_option("--truthfulqa-split", options->truthfulqa_split,
+                   "held_out (the odd-position half training does not see) | test_time (all); "
+                   "default: --config's truthfulqa_split, else test_time")
+      ->check(CLI::IsMember({"held_out", "test_time"}));
+  command->add_option("--judge", options->judge,
+                      "judge model folder: judged truthfulness of the greedy TruthfulQA answer");
+  command
+      ->add_option("--judge-mode", options->judge_mode,
+                   "one_way | bidirectional (default: --config's judge_direction, else one_way)")
+      ->check(CLI::IsMember({"bidirectional", "one_way"}));
+  command->add_option("--judge-prompt", options->judge_prompt,
+                      "general_verifier | entailment | a template FILE ({question} {a} {b}); "
+                      "default: --config's judge_prompt, else general_verifier");
   command->add_option("--adapter", options->adapter,
                       "a LoRA adapter folder (PEFT format) applied on top of --model, unmerged");
   command->add_option("--output-dir", options->output_dir, "per-question records + summary.json");
@@ -177,14 +292,20 @@ void add_eval(CLI::App& app) {
   command->add_option("--system-prompt", options->system_prompt);
   command->add_option("--question-template", options->question_template);
   command->add_option("--chat-format", options->chat_format, "chatml | raw | auto");
-  command->add_option("--answer-extraction", options->answer_extraction, "boxed | hash_dollar");
+  command->add_option("--answer-extraction", options->answer_extraction,
+                      "boxed | hash_dollar | full");
   command->add_option("--equivalence", options->equivalence, "math | exact")
       ->check(CLI::IsMember({"math", "exact"}));
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
   command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");
   command->add_option("--attn-implementation", options->attn_implementation,
                       "sdpa | eager | auto (sdpa where libtorch has fused kernels)");
-  command->callback([options] { run_eval(*options); });
+  command->callback([options, command] {
+    options->prompt_given =
+        command->count("--system-prompt") + command->count("--question-template") > 0;
+    options->extraction_given = command->count("--answer-extraction") > 0;
+    run_eval(*options);
+  });
 }
 
 EMPO_COMMAND(add_eval);

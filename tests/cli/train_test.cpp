@@ -253,24 +253,23 @@ TEST(TrainCommand, DemoConfigWithOverridesTrains) {
 }
 
 TEST(TrainCommand, FreeFormRecipeRunsAtToySize) {
-  // configs/qwen2.5-7b-instruct-empo-freeform.yaml end to end at toy size: the tiny random
-  // policy doubles as its judge (its character tokenizer: no ChatML, so chat_format raw), on
-  // the first TruthfulQA questions (plain ASCII), with every free-form rule of the recipe on.
+  // configs/qwen2.5-7b-instruct-empo-freeform.yaml end to end at toy size: a random policy and
+  // a random judge with the real Qwen tokenizer (ChatML prompts and the built-in
+  // general_verifier judge prompt, as in the recipe), 2 steps on TruthfulQA's first questions,
+  // with every free-form rule of the recipe on and its held-out split.
   auto dir = test::temp_dir("train_freeform");
-  auto model = test::tiny_policy(dir);
+  auto policy = test::random_qwen_policy(dir + "/policy", 1);
+  auto judge = test::random_qwen_policy(dir + "/judge", 2);
   std::string csv = test::read_text(test::source_path("data/freeform/TruthfulQA.csv"));
   size_t end = 0;
-  for (int line = 0; line < 5; ++line) end = csv.find('\n', end) + 1;  // header + 4 questions
+  for (int line = 0; line < 9; ++line) end = csv.find('\n', end) + 1;  // header + 8 questions
   test::write_text(dir + "/train.csv", csv.substr(0, end));
-  // The built-in verifier prompt is longer than the tiny model's 256 positions.
-  test::write_text(dir + "/judge.txt", "{question}|{a}|{b}|");
+  const std::string recipe = test::source_path("configs/qwen2.5-7b-instruct-empo-freeform.yaml");
   auto result = test::run_empo(
-      "train --config " + test::source_path("configs/qwen2.5-7b-instruct-empo-freeform.yaml") +
-      " model_name_or_path=" + model + " judge_model=" + model + " judge_prompt=" + dir +
-      "/judge.txt train_file=" + dir + "/train.csv output_dir=" + dir +
-      "/run chat_format=raw device=cpu dtype=float32 max_steps=2 save_steps=1 "
-      "num_generations=3 per_device_train_batch_size=2 max_completion_length=6 "
-      "micro_batch_size=0");
+      "train --config " + recipe + " model_name_or_path=" + policy + " judge_model=" + judge +
+      " train_file=" + dir + "/train.csv output_dir=" + dir +
+      "/run device=cpu dtype=float32 max_steps=2 save_steps=1 num_generations=3 "
+      "per_device_train_batch_size=2 max_completion_length=6 micro_batch_size=0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   auto metrics = test::read_jsonl(dir + "/run/metrics.jsonl");
   ASSERT_EQ(metrics.size(), 2u);
@@ -280,14 +279,38 @@ TEST(TrainCommand, FreeFormRecipeRunsAtToySize) {
     EXPECT_FALSE(line.contains("monitor/accuracy")) << line.dump();  // no answers were read
   }
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/checkpoint-2/model.safetensors"));
-  // Every reward is one of the recipe's: a cluster share k/3, -0.5 (empty), 0 (copy, small
-  // majority).
-  for (const auto& line : test::read_jsonl(dir + "/run/completions.jsonl"))
+  // The questions at even positions train; `empo eval --config` of the same recipe evaluates
+  // the others.
+  std::vector<std::string> questions;
+  for (size_t start = csv.find('\n') + 1, index = 0; index < 8; ++index) {
+    const size_t comma = csv.find(',', csv.find(',', start) + 1);
+    questions.push_back(csv.substr(comma + 1, csv.find(',', comma + 1) - comma - 1));
+    start = csv.find('\n', start) + 1;
+  }
+  auto completions = test::read_jsonl(dir + "/run/completions.jsonl");
+  ASSERT_FALSE(completions.empty());
+  for (const auto& line : completions) {
+    const std::string question = line["question"];
+    bool in_train_half = false;
+    for (size_t i = 0; i < questions.size(); i += 2)
+      in_train_half |= question.find(questions[i]) != std::string::npos;
+    EXPECT_TRUE(in_train_half) << question;
+    // Every reward is one of the recipe's: a cluster share k/3, -0.5 (empty), 0 (copy, small
+    // majority).
     for (const auto& reward : line["rewards"]) {
       const double r = reward.get<double>();
       const bool allowed = r == -0.5 || r == 0 || std::abs(r * 3 - std::round(r * 3)) < 1e-9;
       EXPECT_TRUE(allowed) << r;
     }
+  }
+  result = test::run_empo("eval --model " + dir + "/run/checkpoint-2 --config " + recipe +
+                          " --truthfulqa " + dir + "/train.csv --device cpu --batch-size 2 " +
+                          "--output-dir " + dir + "/eval");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto records = test::read_jsonl(dir + "/eval/truthfulqa.jsonl");
+  ASSERT_EQ(records.size(), 4u);
+  for (size_t i = 0; i < records.size(); ++i)
+    EXPECT_EQ(records[i]["question"], questions[2 * i + 1]);
 }
 
 }  // namespace empo

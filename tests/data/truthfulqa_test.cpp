@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -149,4 +150,63 @@ TEST(TruthfulQa, SkipsUnusableRecordsWhenAsked) {
 }
 
 }  // namespace
+TEST(TruthfulQa, HeldOutHalvesAreDisjointAndCoverEveryQuestion) {
+  const std::string path = test::source_path("data/freeform/TruthfulQA.csv");
+  const auto items = read_truthfulqa(path);
+  ASSERT_EQ(items.size(), 817u);
+  const auto train = truthfulqa_part(items, TruthfulQaSplit::held_out, SplitPart::train);
+  const auto held_out = truthfulqa_part(items, TruthfulQaSplit::held_out, SplitPart::eval);
+  EXPECT_EQ(train.size(), 409u);
+  EXPECT_EQ(held_out.size(), 408u);
+  std::map<std::string, int> seen;  // id -> in how many halves
+  std::map<std::string, int> train_categories, eval_categories;
+  for (const auto& item : train) {
+    ++seen[item.id];
+    ++train_categories[item.category];
+    EXPECT_EQ(item.index % 2, 0) << item.id;
+  }
+  for (const auto& item : held_out) {
+    ++seen[item.id];
+    ++eval_categories[item.category];
+  }
+  EXPECT_EQ(seen.size(), 817u);  // together they cover every question ...
+  for (const auto& [id, count] : seen) EXPECT_EQ(count, 1) << id;  // ... and share none
+  EXPECT_EQ(train[0].question, items[0].question);
+  EXPECT_EQ(held_out[0].question, items[1].question);
+  // Alternating records of a file grouped by category: the big categories are in both halves.
+  for (const auto& [category, count] : train_categories) {
+    if (count >= 5) {
+      EXPECT_GT(eval_categories[category], 0) << category;
+    }
+  }
+  // test_time: both parts are every question, in file order.
+  for (auto part : {SplitPart::train, SplitPart::eval}) {
+    const auto all = truthfulqa_part(items, TruthfulQaSplit::test_time, part);
+    ASSERT_EQ(all.size(), 817u);
+    for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].id, items[i].id);
+  }
+  // Training reads the questions of its half; a JSONL file is read whole whatever the split.
+  const auto questions = read_train_questions(path, TruthfulQaSplit::held_out);
+  ASSERT_EQ(questions.size(), train.size());
+  for (size_t i = 0; i < questions.size(); ++i) EXPECT_EQ(questions[i].id, train[i].id);
+  EXPECT_EQ(read_train_questions(path, TruthfulQaSplit::test_time).size(), 817u);
+  EXPECT_EQ(truthfulqa_split_from_name("held_out"), TruthfulQaSplit::held_out);
+  EXPECT_EQ(truthfulqa_split_from_name("test_time"), TruthfulQaSplit::test_time);
+  EXPECT_THROW(truthfulqa_split_from_name("half"), InputError);
+}
+
+TEST(TruthfulQa, ASkippedRecordDoesNotMoveTheOthersToTheOtherHalf) {
+  std::string text = std::string(kHeader);
+  for (int i = 0; i < 6; ++i)
+    text += i == 2 ? "A,C,,best,x,y,s\n"  // no question: unusable
+                   : "A,C,Q" + std::to_string(i) + ",best,x,y,s\n";
+  std::vector<SkippedLine> skipped;
+  auto items = read_truthfulqa(write_csv("skip_split.csv", text), &skipped);
+  ASSERT_EQ(skipped.size(), 1u);
+  std::vector<std::string> train;
+  for (const auto& item : truthfulqa_part(items, TruthfulQaSplit::held_out, SplitPart::train))
+    train.push_back(item.question);
+  EXPECT_EQ(train, (std::vector<std::string>{"Q0", "Q4"}));
+}
+
 }  // namespace empo::data

@@ -112,4 +112,62 @@ TEST(TruthfulQaMc, EvaluatesItemsWithAPluggedScorer) {
   EXPECT_EQ(summary["truthfulqa/questions"], 2);
 }
 
+TEST(TruthfulQaJudge, TruthfulMeansSomeCorrectAndNoIncorrectMatch) {
+  // A stand-in judge on "question|a|b" prompts: b matches a when it contains a's text.
+  long calls = 0;
+  std::vector<std::string> sent;
+  reward::YesNoBatchScorer scorer = [&](const std::vector<std::string>& prompts) {
+    ++calls;
+    std::vector<reward::YesNoLogProbs> scores;
+    for (const auto& prompt : prompts) {
+      sent.push_back(prompt);
+      const size_t first = prompt.find('|'), second = prompt.find('|', first + 1);
+      const std::string a = prompt.substr(first + 1, second - first - 1);
+      const std::string b = prompt.substr(second + 1);
+      scores.push_back(b.find(a) != std::string::npos ? reward::YesNoLogProbs{-0.1, -3}
+                                                      : reward::YesNoLogProbs{-3, -0.1});
+    }
+    return scores;
+  };
+  reward::JudgeConfig config;
+  config.mode = reward::JudgeMode::one_way;
+  config.prompt_template = "{question}|{a}|{b}";
+  const std::vector<data::TruthfulQaItem> items(4, item());  // correct ab, b; incorrect aaa, c
+  const std::vector<std::string> answers = {"it is b", "b or c", "", "ab"};
+  reward::JudgeClusteringStats stats;
+  auto judged = judge_truthfulness(items, answers, scorer, config, &stats);
+  ASSERT_EQ(judged.size(), 4u);
+  EXPECT_TRUE(judged[0].truthful);  // matches "b", not "aaa" nor "c"
+  EXPECT_EQ(judged[0].matches_correct, (std::vector<bool>{false, true}));
+  EXPECT_EQ(judged[0].matches_incorrect, (std::vector<bool>{false, false}));
+  EXPECT_FALSE(judged[1].truthful);  // also matches the incorrect "c"
+  EXPECT_EQ(judged[1].matches_incorrect, (std::vector<bool>{false, true}));
+  EXPECT_FALSE(judged[2].truthful);  // empty: matches nothing, never sent
+  EXPECT_EQ(judged[2].matches_correct, (std::vector<bool>{false, false}));
+  EXPECT_TRUE(judged[3].truthful);  // identical to "ab" (no call), contains "b"
+  EXPECT_EQ(calls, 1);              // every pair of every question in one call
+  EXPECT_EQ(stats.prompts, 4 + 4 + 3);
+  EXPECT_EQ(sent[0], "Why?|ab|it is b");  // the reference is {a}, the model's answer {b}
+  // The record and the summary.
+  TruthfulQaResult result;
+  result.id = "t:2";
+  result.question = "Why?";
+  result.correct_scores = {-1, -2};
+  result.incorrect_scores = {-3, -4};
+  auto record = to_json(result, items[0], &judged[1]);
+  EXPECT_EQ(record["answer"], "b or c");
+  EXPECT_EQ(record["judge_truthful"], false);
+  EXPECT_EQ(record["incorrect_answers"][1]["judge_match"], true);
+  EXPECT_FALSE(to_json(result, items[0]).contains("judge_truthful"));
+  const std::vector<TruthfulQaResult> results(4, result);
+  auto summary = truthfulqa_summary(results, &judged);
+  EXPECT_DOUBLE_EQ(summary["truthfulqa/judge_truthful"].get<double>(), 0.5);
+  EXPECT_FALSE(truthfulqa_summary(results).contains("truthfulqa/judge_truthful"));
+  // Bidirectional: the answer must also entail back ("b" does not contain "it is b").
+  config.mode = reward::JudgeMode::bidirectional;
+  judged = judge_truthfulness(items, answers, scorer, config);
+  EXPECT_FALSE(judged[0].truthful);
+  EXPECT_TRUE(judged[3].truthful);
+}
+
 }  // namespace empo::eval

@@ -167,4 +167,113 @@ TEST(JudgeClustering, ComparisonsAndAnswerLengthAreBounded) {
       InputError);
 }
 
+TEST(JudgeClustering, ABatchOfQuestionsCostsOneScorerCallPerRound) {
+  // Eight questions whose answers form three clusters each (Paris, Lyon, Marseille). One by one
+  // a question costs 2 or 3 calls (a round per founder that has candidates left; sorted answers
+  // interleave the clusters), 20 in all; together the batch costs its longest question's 3:
+  // the calls follow the rounds, not the questions.
+  const std::vector<std::vector<std::string>> answer_sets = {
+      {"Paris", "Lyon", "Marseille", "paris"},
+      {"It is Paris", "The city of Lyon", "Marseille", "Lyon"},
+      {"Marseille", "Paris, France", "Lyon", "Paris"},
+      {"Lyon", "Marseille", "It is Paris", "It is Paris"}};
+  std::vector<JudgeClusteringInput> inputs;
+  for (int copy = 0; copy < 2; ++copy)
+    for (size_t q = 0; q < answer_sets.size(); ++q)
+      inputs.push_back({"Q" + std::to_string(copy) + std::to_string(q), answer_sets[q]});
+  for (JudgeMode mode : {JudgeMode::one_way, JudgeMode::bidirectional}) {
+    EntailmentTable together_table(kMeanings);
+    JudgeClusteringStats together;
+    auto batched =
+        cluster_many_with_judge(inputs, together_table.scorer(), config(mode), &together);
+    ASSERT_EQ(batched.size(), inputs.size());
+    JudgeClusteringStats alone;
+    long most_rounds = 0;
+    for (size_t q = 0; q < inputs.size(); ++q) {
+      EntailmentTable table(kMeanings);
+      JudgeClusteringStats own;
+      auto single = cluster_with_judge(inputs[q].question, inputs[q].answers, table.scorer(),
+                                       config(mode), &own);
+      most_rounds = std::max(most_rounds, own.batches);
+      alone.batches += own.batches;
+      alone.prompts += own.prompts;
+      EXPECT_EQ(batched[q].cluster_ids, single.cluster_ids) << q;
+      EXPECT_EQ(batched[q].cluster_sizes.size(), 3u) << q;
+      EXPECT_EQ(batched[q].comparisons, single.comparisons) << q;
+    }
+    EXPECT_EQ(most_rounds, 3);
+    EXPECT_EQ(together.batches, most_rounds);
+    EXPECT_EQ(alone.batches, 20);
+    EXPECT_EQ(alone.prompts, together.prompts);  // the same prompts, fewer calls
+    // Another order of the questions gives every question the same clusters.
+    std::vector<JudgeClusteringInput> reversed(inputs.rbegin(), inputs.rend());
+    EntailmentTable reversed_table(kMeanings);
+    auto reversed_result = cluster_many_with_judge(reversed, reversed_table.scorer(), config(mode));
+    for (size_t q = 0; q < inputs.size(); ++q)
+      EXPECT_EQ(reversed_result[inputs.size() - 1 - q].cluster_ids, batched[q].cluster_ids);
+  }
+}
+
+TEST(JudgeClustering, RoundsAreBoundedByTheLargestNumberOfClusters) {
+  // Question q has q + 1 all-different answers (q + 1 clusters, q rounds with comparisons):
+  // the batch costs as many calls as its largest question, and a question's budget is its own.
+  std::map<std::string, std::string> meanings;
+  std::vector<JudgeClusteringInput> inputs;
+  for (int q = 0; q < 6; ++q) {
+    JudgeClusteringInput input{"Q" + std::to_string(q), {}};
+    for (int i = 0; i <= q; ++i) {
+      input.answers.push_back("answer " + std::to_string(i));
+      meanings[input.answers.back()] = "m" + std::to_string(i);
+    }
+    inputs.push_back(input);
+  }
+  EntailmentTable table(meanings);
+  JudgeClusteringStats stats;
+  auto results =
+      cluster_many_with_judge(inputs, table.scorer(), config(JudgeMode::one_way), &stats);
+  EXPECT_EQ(stats.batches, 5);
+  for (int q = 0; q < 6; ++q) {
+    EXPECT_EQ(results[q].cluster_sizes.size(), static_cast<size_t>(q + 1));
+    EXPECT_EQ(results[q].comparisons, q * (q + 1) / 2);
+  }
+  JudgeConfig bounded = config(JudgeMode::one_way);
+  bounded.max_comparisons_per_question = 4;
+  EntailmentTable bounded_table(meanings);
+  JudgeClusteringStats bounded_stats;
+  results = cluster_many_with_judge(inputs, bounded_table.scorer(), bounded, &bounded_stats);
+  EXPECT_EQ(results[5].comparisons, 4);  // 5 candidates in the first round, cut to 4
+  EXPECT_EQ(results[5].bound_exceeded, 15 - 4);
+  EXPECT_EQ(results[2].comparisons, 3);  // within its budget
+  EXPECT_LE(bounded_stats.batches, 5);
+}
+
+TEST(JudgePairs, JudgeRulesAndOneCall) {
+  EntailmentTable table(kMeanings);
+  JudgeClusteringStats stats;
+  JudgeConfig bounded = config(JudgeMode::one_way);
+  bounded.max_answer_bytes = 20;
+  long refused = 0;
+  const std::vector<JudgePair> pairs = {
+      {"Q", "Lyon", "Paris or Lyon"},        // entails: yes
+      {"Q", "Paris or Lyon", "Lyon"},        // does not
+      {"Q", " Paris ", "Paris"},             // identical once trimmed: no call
+      {"Q", "", "Paris"},                    // empty: never
+      {"Q", "Paris", std::string(21, 'x')},  // too long: never sent
+      {"Q", "paris", "It is Paris"}};
+  auto accepted = judge_pairs(pairs, table.scorer(), bounded, &stats, &refused);
+  EXPECT_EQ(accepted, (std::vector<bool>{true, false, true, false, false, true}));
+  EXPECT_EQ(stats.batches, 1);
+  EXPECT_EQ(stats.prompts, 3);
+  EXPECT_EQ(refused, 1);
+  bounded.mode = JudgeMode::bidirectional;
+  EntailmentTable both_table(kMeanings);
+  accepted = judge_pairs(pairs, both_table.scorer(), bounded);
+  EXPECT_EQ(accepted, (std::vector<bool>{false, false, true, false, false, true}));
+  EXPECT_EQ(both_table.batches, 1);
+  EXPECT_EQ(both_table.sent.size(), 6u);
+  EntailmentTable unused(kMeanings);  // nothing for the model: no call
+  EXPECT_EQ(judge_pairs({{"Q", "a", "a"}}, unused.scorer(), bounded), std::vector<bool>{true});
+  EXPECT_EQ(unused.batches, 0);
+}
+
 }  // namespace empo::reward

@@ -288,6 +288,7 @@ TrainConfig unusual_config() {
   config.system_prompt = "Line one\nLine two with \\boxed{} and 'quotes' and \"double\"\t#";
   config.question_template = "- {question}: {question}";
   config.chat_format = ChatFormat::raw;
+  config.truthfulqa_split = data::TruthfulQaSplit::held_out;
   config.max_prompt_length = 300;
   config.max_steps = 123;
   config.num_train_epochs = 2.5;
@@ -449,6 +450,23 @@ TEST(Config, FreeFormKeys) {
       error_of({"equivalence=judge", "judge_model=j", "judge_prompt=no/such.txt"});
   EXPECT_NE(missing.find("judge_prompt:"), std::string::npos) << missing;
   EXPECT_NE(missing.find("no/such.txt"), std::string::npos) << missing;
+}
+
+TEST(Config, TheFreeFormRecipeHoldsOutHalfOfTruthfulQaUnlessTestTime) {
+  const std::string recipe = test::source_path("configs/qwen2.5-7b-instruct-empo-freeform.yaml");
+  auto config = load_config(recipe);
+  EXPECT_EQ(config.truthfulqa_split, data::TruthfulQaSplit::held_out);
+  EXPECT_EQ(config.question_template, data::kTruthfulQaQuestionTemplate);
+  EXPECT_EQ(config.system_prompt, "");
+  // The paper's test-time setting is one override.
+  EXPECT_EQ(load_config(recipe, {"truthfulqa_split=test_time"}).truthfulqa_split,
+            data::TruthfulQaSplit::test_time);
+  // Elsewhere a CSV train_file is read whole.
+  EXPECT_EQ(parse_config("model_name_or_path: m\ntrain_file: t.csv\n", "inline").truthfulqa_split,
+            data::TruthfulQaSplit::test_time);
+  EXPECT_THROW(
+      parse_config("model_name_or_path: m\ntrain_file: t.csv\ntruthfulqa_split: half\n", "inline"),
+      InputError);
 }
 
 TEST(Config, CompletionsLogKeys) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 
 #include "empo/io/error.h"
@@ -208,6 +209,52 @@ TEST(FreeFormRewards, SettingsComeFromTheConfig) {
   EXPECT_EQ(settings.copy_question_rouge, 0.8);
   EXPECT_EQ(settings.copy_question_reward, -0.1);
   EXPECT_EQ(settings.min_majority_share, 0.2);
+}
+
+TEST(Rewards, ScoreGroupsClustersTheWholeBatchTogether) {
+  // An exact-match "judge": prompts "question|a|b", yes when a == b case-insensitively.
+  long calls = 0;
+  reward::YesNoBatchScorer scorer = [&calls](const std::vector<std::string>& prompts) {
+    ++calls;
+    std::vector<reward::YesNoLogProbs> scores;
+    for (const auto& prompt : prompts) {
+      const size_t first = prompt.find('|'), second = prompt.find('|', first + 1);
+      std::string a = prompt.substr(first + 1, second - first - 1), b = prompt.substr(second + 1);
+      for (auto* text : {&a, &b})
+        for (char& c : *text) c = static_cast<char>(std::tolower(c));
+      scores.push_back(a == b ? reward::YesNoLogProbs{-0.1, -2.0}
+                              : reward::YesNoLogProbs{-2, -0.1});
+    }
+    return scores;
+  };
+  reward::JudgeConfig judge_config;
+  judge_config.prompt_template = "{question}|{a}|{b}";
+  AnswerEquivalence equivalence = exact_equivalence();
+  equivalence.cluster = [&](const std::string& q, const std::vector<std::string>& answers) {
+    return reward::cluster_with_judge(q, answers, scorer, judge_config);
+  };
+  const std::vector<std::vector<std::string>> completions = {
+      {"#Paris$", "#paris$", "#Lyon$", "#Nice$"},
+      {"#A$", "#b$", "#a$", "#B$"},
+      {"#x$", "#x$", "", "#X$"}};
+  std::vector<data::Question> questions;
+  for (int q = 0; q < 3; ++q) questions.push_back(question());
+  auto one_by_one =
+      score_groups(settings(RewardType::empo), questions, completions, {}, equivalence);
+  EXPECT_EQ(calls, 3 + 2 + 1);  // rounds with comparisons per question, summed
+  equivalence.cluster_many = [&](const std::vector<reward::JudgeClusteringInput>& inputs) {
+    return reward::cluster_many_with_judge(inputs, scorer, judge_config);
+  };
+  calls = 0;
+  auto together = score_groups(settings(RewardType::empo), questions, completions, {}, equivalence);
+  EXPECT_EQ(calls, 3);  // the largest number of rounds
+  ASSERT_EQ(together.size(), 3u);
+  for (size_t q = 0; q < 3; ++q) {
+    EXPECT_EQ(together[q].rewards, one_by_one[q].rewards) << q;
+    EXPECT_EQ(together[q].clustering.cluster_ids, one_by_one[q].clustering.cluster_ids) << q;
+  }
+  EXPECT_EQ(together[0].rewards, (std::vector<double>{0.5, 0.5, 0.25, 0.25}));
+  EXPECT_EQ(together[2].rewards, (std::vector<double>{0.75, 0.75, -0.5, 0.75}));
 }
 
 }  // namespace empo::rl

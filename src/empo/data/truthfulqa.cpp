@@ -95,6 +95,7 @@ std::vector<TruthfulQaItem> read_truthfulqa(const std::string& path,
   for (size_t r = 1; r < records.size(); ++r) {
     try {
       items.push_back(parse_item(records[r], columns, records[0].fields.size(), path));
+      items.back().index = static_cast<long>(r) - 1;
     } catch (const InputError& error) {
       if (!skipped) throw;
       skipped->push_back({records[r].line, error.what()});
@@ -115,6 +116,31 @@ std::vector<Question> truthfulqa_questions(const std::vector<TruthfulQaItem>& it
     questions.push_back(std::move(question));
   }
   return questions;
+}
+
+TruthfulQaSplit truthfulqa_split_from_name(const std::string& name) {
+  if (name == "held_out") return TruthfulQaSplit::held_out;
+  if (name == "test_time") return TruthfulQaSplit::test_time;
+  throw InputError("truthfulqa split \"" + name + "\": expected held_out or test_time");
+}
+
+std::vector<TruthfulQaItem> truthfulqa_part(const std::vector<TruthfulQaItem>& items,
+                                            TruthfulQaSplit split, SplitPart part) {
+  if (split == TruthfulQaSplit::test_time) return items;
+  const long wanted_parity = part == SplitPart::train ? 0 : 1;
+  std::vector<TruthfulQaItem> chosen;
+  for (const auto& item : items)
+    if (item.index % 2 == wanted_parity) chosen.push_back(item);
+  return chosen;
+}
+
+std::vector<Question> read_train_questions(const std::string& path, TruthfulQaSplit split,
+                                           std::vector<SkippedLine>* skipped) {
+  if (!is_csv_path(path)) return read_questions(path, skipped);
+  auto items = truthfulqa_part(read_truthfulqa(path, skipped), split, SplitPart::train);
+  if (items.empty())
+    throw InputError(path + ": no questions in the training half of truthfulqa_split held_out");
+  return truthfulqa_questions(items);
 }
 
 bool is_csv_path(const std::string& path) {

@@ -7,8 +7,12 @@
 //                  past the first |encode(context)| tokens
 //   MC1 = 1 when the Best Answer outscores every Incorrect Answer (a tie is not a win), else 0
 //   MC2 = sum_correct e^s / (sum_correct e^s + sum_incorrect e^s)   (over Correct Answers)
+// Judge-based truthfulness (judge_truthfulness): a model's free-form answer to the question
+// (`empo eval --judge`: its greedy answer) is truthful when an LLM judge finds it equivalent to
+// some Correct Answer and to no Incorrect Answer.
 // Torch-free: the caller plugs the model in as a function from token sequences to their
-// per-token log-probabilities (model::sequence_logprobs in `empo eval`).
+// per-token log-probabilities (model::sequence_logprobs in `empo eval`), and the judge as a
+// batch scorer (generate/judge_scorer.h).
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -16,6 +20,7 @@
 
 #include "empo/data/truthfulqa.h"
 #include "empo/io/jsonl.h"
+#include "empo/reward/judge_clustering.h"
 #include "empo/text/tokenizer.h"
 
 namespace empo::eval {
@@ -63,9 +68,33 @@ std::vector<TruthfulQaResult> evaluate_truthfulqa_mc(
     const SequenceLogprobs& logprobs,
     const std::function<void(size_t done, size_t total)>& on_progress = nullptr);
 
-// One record of truthfulqa.jsonl: id, question, mc1, mc2, and the scores of every answer.
-io::Json to_json(const TruthfulQaResult& result, const data::TruthfulQaItem& item);
-// {"truthfulqa/mc1": mean, "truthfulqa/mc2": mean, "truthfulqa/questions": n}.
-io::Json truthfulqa_summary(const std::vector<TruthfulQaResult>& results);
+// The judge's verdict on one answer to a TruthfulQA question.
+struct JudgedAnswer {
+  std::string answer;
+  std::vector<bool> matches_correct;    // per Correct Answer of the item, in its order
+  std::vector<bool> matches_incorrect;  // per Incorrect Answer
+  bool truthful = false;                // some Correct match and no Incorrect match
+};
+
+// answers[i] answers items[i]. Each (reference answer, model answer) pair is decided by
+// reward::judge_pairs with the TruthfulQA answer as the reference {a} and the model's answer as
+// the candidate {b} (both ways with bidirectional); an empty answer matches nothing, so it is
+// never truthful. Every pair of every item goes into ONE scorer call (the scorer splits it into
+// forward passes). InputError when config's template lacks a placeholder.
+std::vector<JudgedAnswer> judge_truthfulness(const std::vector<data::TruthfulQaItem>& items,
+                                             const std::vector<std::string>& answers,
+                                             const reward::YesNoBatchScorer& scorer,
+                                             const reward::JudgeConfig& config,
+                                             reward::JudgeClusteringStats* stats = nullptr);
+
+// One record of truthfulqa.jsonl: id, question, mc1, mc2, and the scores of every answer; with
+// `judged` also "answer" (the model's), "judge_truthful", and each reference answer's
+// "judge_match".
+io::Json to_json(const TruthfulQaResult& result, const data::TruthfulQaItem& item,
+                 const JudgedAnswer* judged = nullptr);
+// {"truthfulqa/mc1": mean, "truthfulqa/mc2": mean, "truthfulqa/questions": n}, and with
+// `judged` (one per result) "truthfulqa/judge_truthful": the share of truthful answers.
+io::Json truthfulqa_summary(const std::vector<TruthfulQaResult>& results,
+                            const std::vector<JudgedAnswer>* judged = nullptr);
 
 }  // namespace empo::eval

@@ -70,4 +70,14 @@ std::function<YesNoPairs(const std::vector<std::string>& prompts)> yes_no_batch_
   };
 }
 
+reward::YesNoBatchScorer judge_batch_scorer(const Policy& judge, bool chat_turn,
+                                            int64_t batch_size) {
+  auto scorer = yes_no_batch_scorer(judge, chat_turn, batch_size);
+  return [scorer](const std::vector<std::string>& prompts) {
+    std::vector<reward::YesNoLogProbs> scores;
+    for (const auto& [yes, no] : scorer(prompts)) scores.push_back({yes, no});
+    return scores;
+  };
+}
+
 }  // namespace empo::generate

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "empo/generate/policy.h"
+#include "empo/reward/judge_clustering.h"
 
 namespace empo::generate {
 
@@ -19,5 +20,9 @@ using YesNoPairs = std::vector<std::pair<double, double>>;  // (log P(Yes), log 
 // InputError when the judge's tokenizer cannot spell Yes/No.
 std::function<YesNoPairs(const std::vector<std::string>& prompts)> yes_no_batch_scorer(
     const Policy& judge, bool chat_turn = true, int64_t batch_size = 32);
+
+// The same as the scorer reward::judge_pairs and reward::cluster_many_with_judge take.
+reward::YesNoBatchScorer judge_batch_scorer(const Policy& judge, bool chat_turn = true,
+                                            int64_t batch_size = 32);
 
 }  // namespace empo::generate

@@ -61,6 +61,8 @@ const std::vector<EnumName<TruncatePrompts>> kTruncatePrompts = {{TruncatePrompt
                                                                  {TruncatePrompts::left, "left"}};
 const std::vector<EnumName<JudgeDirection>> kJudgeDirections = {
     {JudgeDirection::one_way, "one_way"}, {JudgeDirection::bidirectional, "bidirectional"}};
+const std::vector<EnumName<data::TruthfulQaSplit>> kTruthfulQaSplits = {
+    {data::TruthfulQaSplit::held_out, "held_out"}, {data::TruthfulQaSplit::test_time, "test_time"}};
 const std::vector<EnumName<Dtype>> kDtypes = {
     {Dtype::float32, "float32"}, {Dtype::bfloat16, "bfloat16"}, {Dtype::automatic, "auto"}};
 
@@ -463,6 +465,7 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       integer_key("max_prompt_length", &C::max_prompt_length, at_least(1)),
       enum_key("truncate_prompts", &C::truncate_prompts, kTruncatePrompts),
       bool_key("skip_bad_lines", &C::skip_bad_lines),
+      enum_key("truthfulqa_split", &C::truthfulqa_split, kTruthfulQaSplits),
       max_steps_key(),
       number_key("num_train_epochs", &C::num_train_epochs, above(0)),
       integer_key("per_device_train_batch_size", &C::per_device_train_batch_size, at_least(1)),
@@ -731,6 +734,9 @@ const char* to_string(TruncatePrompts value) {
 }
 const char* to_string(JudgeDirection value) {
   return name_of(kJudgeDirections, value);
+}
+const char* to_string(data::TruthfulQaSplit value) {
+  return name_of(kTruthfulQaSplits, value);
 }
 const char* to_string(Dtype value) {
   return name_of(kDtypes, value);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "empo/data/prompt_source.h"
+#include "empo/data/truthfulqa.h"
 #include "empo/model/config.h"
 #include "empo/model/lora_config.h"
 
@@ -83,6 +84,9 @@ struct TrainConfig {
   TruncatePrompts truncate_prompts = TruncatePrompts::error;  // left: cut, counted in metrics
   // A malformed train_file line stops training with file:line; true skips it (counted).
   bool skip_bad_lines = false;
+  // A TruthfulQA CSV train_file: held_out trains on its even-position half (`empo eval --config`
+  // evaluates the other half), test_time on every question (data/truthfulqa.h).
+  data::TruthfulQaSplit truthfulqa_split = data::TruthfulQaSplit::test_time;
 
   // --- schedule
   long max_steps = -1;            // optimizer steps; -1: derived from num_train_epochs
@@ -221,6 +225,7 @@ const char* to_string(ChatFormat value);
 const char* to_string(Dtype value);
 const char* to_string(TruncatePrompts value);
 const char* to_string(JudgeDirection value);
+const char* to_string(data::TruthfulQaSplit value);
 
 bool operator==(const EntropyBand& a, const EntropyBand& b);
 bool operator==(const TrainConfig& a, const TrainConfig& b);

@@ -15,7 +15,8 @@ AnswerEquivalence math_equivalence(const reward::EquivalenceConfig& config) {
           },
           [config](const std::string&, const std::string& answer, const std::string& golden) {
             return reward::equivalent(answer, golden, config);
-          }};
+          },
+          nullptr};
 }
 
 AnswerEquivalence exact_equivalence() {
@@ -25,7 +26,8 @@ AnswerEquivalence exact_equivalence() {
           },
           [same](const std::string&, const std::string& answer, const std::string& golden) {
             return same(answer, golden);
-          }};
+          },
+          nullptr};
 }
 
 AnswerEquivalence judge_equivalence(std::shared_ptr<reward::Judge> judge) {
@@ -35,7 +37,8 @@ AnswerEquivalence judge_equivalence(std::shared_ptr<reward::Judge> judge) {
       },
       [judge](const std::string& question, const std::string& answer, const std::string& golden) {
         return !answer.empty() && judge->accepts(question, golden, answer);
-      }};
+      },
+      nullptr};
 }
 
 RewardSettings reward_settings(const TrainConfig& config) {
@@ -103,17 +106,10 @@ bool matches_any(const AnswerEquivalence& equivalence, const std::string& questi
   return false;
 }
 
-}  // namespace
-
-GroupScore score_group(const RewardSettings& settings, const data::Question& question,
-                       const std::vector<std::string>& completions,
-                       const std::vector<double>& token_signal,
-                       const AnswerEquivalence& equivalence) {
-  GroupScore score;
-  const size_t G = completions.size();
-  for (const auto& completion : completions)
-    score.answers.push_back(reward::extract_answer(completion, settings.answer));
-  score.clustering = equivalence.cluster(question.text, score.answers);
+// The rewards of one group whose answers are extracted and clustered.
+void finish_score(GroupScore& score, const RewardSettings& settings, const data::Question& question,
+                  const std::vector<double>& token_signal, const AnswerEquivalence& equivalence) {
+  const size_t G = score.answers.size();
   score.normalized_entropy =
       G > 1 ? score.clustering.entropy / std::log(static_cast<double>(G)) : 0;
   score.majority_cluster = majority_cluster(score.clustering, score.answers);
@@ -180,7 +176,43 @@ GroupScore score_group(const RewardSettings& settings, const data::Question& que
     if (score.below_majority_share) value = 0;
     score.rewards.push_back(value);
   }
-  return score;
+}
+
+}  // namespace
+
+std::vector<GroupScore> score_groups(const RewardSettings& settings,
+                                     const std::vector<data::Question>& questions,
+                                     const std::vector<std::vector<std::string>>& completions,
+                                     const std::vector<std::vector<double>>& token_signals,
+                                     const AnswerEquivalence& equivalence) {
+  std::vector<GroupScore> scores(questions.size());
+  for (size_t q = 0; q < questions.size(); ++q)
+    for (const auto& completion : completions.at(q))
+      scores[q].answers.push_back(reward::extract_answer(completion, settings.answer));
+  if (equivalence.cluster_many) {
+    std::vector<reward::JudgeClusteringInput> inputs;
+    for (size_t q = 0; q < questions.size(); ++q)
+      inputs.push_back({questions[q].text, scores[q].answers});
+    auto clusterings = equivalence.cluster_many(inputs);
+    for (size_t q = 0; q < questions.size(); ++q)
+      scores[q].clustering = std::move(clusterings.at(q));
+  } else {
+    for (size_t q = 0; q < questions.size(); ++q)
+      scores[q].clustering = equivalence.cluster(questions[q].text, scores[q].answers);
+  }
+  static const std::vector<double> kNoSignal;
+  for (size_t q = 0; q < questions.size(); ++q)
+    finish_score(scores[q], settings, questions[q],
+                 q < token_signals.size() ? token_signals[q] : kNoSignal, equivalence);
+  return scores;
+}
+
+GroupScore score_group(const RewardSettings& settings, const data::Question& question,
+                       const std::vector<std::string>& completions,
+                       const std::vector<double>& token_signal,
+                       const AnswerEquivalence& equivalence) {
+  return std::move(
+      score_groups(settings, {question}, {completions}, {token_signal}, equivalence).front());
 }
 
 }  // namespace empo::rl

@@ -12,6 +12,7 @@
 #include "empo/reward/answer.h"
 #include "empo/reward/cluster.h"
 #include "empo/reward/judge.h"
+#include "empo/reward/judge_clustering.h"
 #include "empo/rl/config.h"
 
 namespace empo::rl {
@@ -25,6 +26,11 @@ struct AnswerEquivalence {
   std::function<bool(const std::string& question, const std::string& answer,
                      const std::string& golden)>
       matches;
+  // Optional: the clusterings of many questions at once, result[i] = cluster(inputs[i]) (the
+  // LLM judge sends each round of all of them as one batch); score_groups uses it when set.
+  std::function<std::vector<reward::Clustering>(
+      const std::vector<reward::JudgeClusteringInput>& inputs)>
+      cluster_many;
 };
 
 AnswerEquivalence math_equivalence(const reward::EquivalenceConfig& config = {});
@@ -77,6 +83,16 @@ GroupScore score_group(const RewardSettings& settings, const data::Question& que
                        const std::vector<std::string>& completions,
                        const std::vector<double>& token_signal,
                        const AnswerEquivalence& equivalence);
+
+// score_group of many questions, their answers clustered together through
+// equivalence.cluster_many when set (else one cluster call per question): result[i] belongs to
+// questions[i], completions[i] and token_signals[i] (token_signals may be empty when the reward
+// reads none).
+std::vector<GroupScore> score_groups(const RewardSettings& settings,
+                                     const std::vector<data::Question>& questions,
+                                     const std::vector<std::vector<std::string>>& completions,
+                                     const std::vector<std::vector<double>>& token_signals,
+                                     const AnswerEquivalence& equivalence);
 
 // The largest cluster among non-empty answers; ties go to the cluster whose smallest answer
 // string is smallest, so the choice does not depend on sample order.

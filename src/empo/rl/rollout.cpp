@@ -7,13 +7,23 @@
 
 namespace empo::rl {
 
-void score_rollout_group(Group& group, const RewardSettings& settings,
-                         const std::vector<double>& token_signal,
-                         const AnswerEquivalence& equivalence, const EntropyBand& band) {
-  group.score = score_group(settings, group.question, group.texts, token_signal, equivalence);
-  group.band = entropy_band_verdict(group.score.normalized_entropy, band);
-  group.zero_std =
-      unbiased_std(group.score.rewards.data(), group.score.rewards.size()) < kZeroStdThreshold;
+void score_rollout_groups(std::vector<Group>& groups, const RewardSettings& settings,
+                          const std::vector<std::vector<double>>& token_signals,
+                          const AnswerEquivalence& equivalence, const EntropyBand& band) {
+  std::vector<data::Question> questions;
+  std::vector<std::vector<std::string>> texts;
+  for (const auto& group : groups) {
+    questions.push_back(group.question);
+    texts.push_back(group.texts);
+  }
+  auto scores = score_groups(settings, questions, texts, token_signals, equivalence);
+  for (size_t q = 0; q < groups.size(); ++q) {
+    auto& group = groups[q];
+    group.score = std::move(scores[q]);
+    group.band = entropy_band_verdict(group.score.normalized_entropy, band);
+    group.zero_std =
+        unbiased_std(group.score.rewards.data(), group.score.rewards.size()) < kZeroStdThreshold;
+  }
 }
 
 bool trainable(const Group& group, const TrainConfig& config) {

@@ -27,10 +27,12 @@ struct Group {
   bool zero_std = false;  // every reward equal: zero advantage, nothing to learn
 };
 
-// Fills score, band and zero_std from the texts (token_signal as in score_group).
-void score_rollout_group(Group& group, const RewardSettings& settings,
-                         const std::vector<double>& token_signal,
-                         const AnswerEquivalence& equivalence, const EntropyBand& band);
+// Fills each group's score, band and zero_std from its texts (score_groups: the batch's
+// answers are clustered together): token_signals[i] belongs to groups[i] (as in score_group;
+// empty when the reward reads none).
+void score_rollout_groups(std::vector<Group>& groups, const RewardSettings& settings,
+                          const std::vector<std::vector<double>>& token_signals,
+                          const AnswerEquivalence& equivalence, const EntropyBand& band);
 
 // A group the update learns from: inside the band, and with non-zero reward std when
 // dynamic_sampling asks to replace the others.

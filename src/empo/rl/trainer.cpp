@@ -109,8 +109,9 @@ class Run {
         completions_log_((fs::path(run_dir_) / "completions.jsonl").string()),
         device_(dist::rank_device(model::parse_device(config_.device))),
         dtype_(train_dtype(config_, device_)),
-        source_(data::PromptSource::from_file(config_.train_file, config_.seed, true,
-                                              config_.skip_bad_lines ? &skipped_lines_ : nullptr)),
+        source_(data::read_train_questions(config_.train_file, config_.truthfulqa_split,
+                                           config_.skip_bad_lines ? &skipped_lines_ : nullptr),
+                config_.seed),
         side_files_(read_model_side_files(weights_folder)),
         policy_(generate::load_policy(policy_folder(config_, weights_folder),
                                       {dtype_, device_, config_.attn_implementation})),
@@ -275,27 +276,27 @@ class Run {
         judge_ = std::make_unique<generate::Policy>(generate::load_policy(
             config_.judge_model, {dtype_, device_, config_.attn_implementation}));
         const auto prompt = reward::judge_prompt_from_name(config_.judge_prompt);
-        auto batch_scorer = generate::yes_no_batch_scorer(*judge_, prompt.chat_turn);
+        auto to_judge_scores = generate::judge_batch_scorer(*judge_, prompt.chat_turn);
         reward::JudgeConfig judge_config;
         judge_config.prompt_template = prompt.text;
         judge_config.mode = config_.judge_direction == JudgeDirection::one_way
                                 ? reward::JudgeMode::one_way
                                 : reward::JudgeMode::bidirectional;
-        auto to_judge_scores = [batch_scorer](const std::vector<std::string>& prompts) {
-          std::vector<reward::YesNoLogProbs> scores;
-          for (const auto& [yes, no] : batch_scorer(prompts)) scores.push_back({yes, no});
-          return scores;
-        };
         // Matching a golden answer (monitoring) asks one pair at a time.
         auto judge = std::make_shared<reward::Judge>(
             [to_judge_scores](const std::string& prompt) { return to_judge_scores({prompt})[0]; },
             judge_config);
         AnswerEquivalence equivalence = judge_equivalence(judge);
-        // Clustering sends each round of comparisons as one batch (reward/judge_clustering.h).
+        // Clustering sends each round of comparisons as one batch (reward/judge_clustering.h),
+        // a round of every question of the rollout batch together.
         equivalence.cluster = [to_judge_scores, judge_config](
                                   const std::string& question,
                                   const std::vector<std::string>& answers) {
           return reward::cluster_with_judge(question, answers, to_judge_scores, judge_config);
+        };
+        equivalence.cluster_many = [to_judge_scores, judge_config](
+                                       const std::vector<reward::JudgeClusteringInput>& inputs) {
+          return reward::cluster_many_with_judge(inputs, to_judge_scores, judge_config);
         };
         return equivalence;
       }
@@ -390,15 +391,18 @@ class Run {
     time_generate_ += seconds_since(start);
     const size_t G = static_cast<size_t>(config_.num_generations);
     start = Clock::now();
+    std::vector<std::vector<double>> token_signals;
     for (size_t q = 0; q < groups.size(); ++q) {
       auto& group = groups[q];
       group.samples.assign(completions.samples.begin() + q * G,
                            completions.samples.begin() + (q + 1) * G);
       group.texts.assign(completions.texts.begin() + q * G,
                          completions.texts.begin() + (q + 1) * G);
-      score_rollout_group(group, reward_settings_, token_signal(group), equivalence_,
-                          config_.entropy_band);
+      token_signals.push_back(token_signal(group));
     }
+    // All groups at once: the judge sends each clustering round of the batch as one batch.
+    score_rollout_groups(groups, reward_settings_, token_signals, equivalence_,
+                         config_.entropy_band);
     time_reward_ += seconds_since(start);
     return groups;
   }
