@@ -18,6 +18,7 @@
 #include "empo/io/jsonl.h"
 #include "empo/model/config.h"
 #include "empo/model/runtime.h"
+#include "empo/model/transformer.h"
 #include "empo/rl/memory_plan.h"
 #include "empo/text/tokenizer.h"
 

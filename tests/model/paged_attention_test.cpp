@@ -37,10 +37,11 @@ TEST(PagedAttention, MatchesAttentionOverTheGatheredSlots) {
       }
 }
 
-TEST(PagedAttention, ReadsOnlyFloat32CpuPoolsInPlace) {
-  EXPECT_TRUE(paged_attention_reads_in_place(at::zeros({2, 3, 4, 8})));
-  EXPECT_FALSE(paged_attention_reads_in_place(at::zeros({2, 3, 4, 8}, at::kBFloat16)));
-  EXPECT_FALSE(paged_attention_reads_in_place(at::zeros({2, 3, 4, 8}).transpose(0, 1)));
+TEST(PagedAttention, ReadsInPlaceOnlyUngroupedFloat32CpuPools) {
+  EXPECT_TRUE(paged_attention_reads_in_place(at::zeros({2, 3, 4, 8}), 2));
+  EXPECT_FALSE(paged_attention_reads_in_place(at::zeros({2, 3, 4, 8}), 4));
+  EXPECT_FALSE(paged_attention_reads_in_place(at::zeros({2, 3, 4, 8}, at::kBFloat16), 2));
+  EXPECT_FALSE(paged_attention_reads_in_place(at::zeros({3, 2, 4, 8}).transpose(0, 1), 2));
 }
 
 }  // namespace empo::model

@@ -80,15 +80,16 @@ void attend(const Shapes& shape, int64_t b, int64_t h, const float* q, const flo
 
 }  // namespace
 
-bool paged_attention_reads_in_place(const at::Tensor& pool_keys) {
+bool paged_attention_reads_in_place(const at::Tensor& pool_keys, int64_t heads) {
   return pool_keys.device().is_cpu() && pool_keys.scalar_type() == at::kFloat &&
-         pool_keys.is_contiguous();
+         pool_keys.is_contiguous() && pool_keys.size(0) == heads;
 }
 
 at::Tensor paged_attention(const at::Tensor& q, const at::Tensor& pool_keys,
                            const at::Tensor& pool_values, const at::Tensor& read_blocks,
                            const at::Tensor& key_positions, const at::Tensor& position_ids) {
-  TORCH_CHECK(paged_attention_reads_in_place(pool_keys) && pool_values.is_contiguous(),
+  TORCH_CHECK(pool_keys.device().is_cpu() && pool_keys.scalar_type() == at::kFloat &&
+                  pool_keys.is_contiguous() && pool_values.is_contiguous(),
               "paged_attention reads float32 CPU pools");
   Shapes shape{q.size(0),           q.size(1),         q.size(2),
                q.size(3),           pool_keys.size(0), q.size(1) / pool_keys.size(0),

@@ -28,7 +28,9 @@ void use_native_blas_kernels(char** argv) {
   auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
   if (!core_name || std::string(core_name()) != "Prescott") return;  // not OpenBLAS, or not fooled
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
-  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  setenv("OPENBLAS_CORETYPE", avx512 ? "SkylakeX" : "Haswell", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: then keep the slow kernels
 #else
   (void)argv;

@@ -12,9 +12,10 @@ void init_runtime(int threads = 0);
 
 // Debian's OpenBLAS picks its kernels from the CPU model when it loads; on virtual machines
 // that report a generic model it falls back to its Prescott (SSE3) kernels, about half the
-// speed of its Haswell ones on the same CPU. When OpenBLAS did so, OPENBLAS_CORETYPE is unset
-// and the CPU has AVX2 and FMA, this re-executes the program once with
-// OPENBLAS_CORETYPE=Haswell; otherwise it returns. Call it first thing in main().
+// speed of its AVX2 (Haswell) or AVX-512 (SkylakeX) ones on the same CPU. When OpenBLAS did so,
+// OPENBLAS_CORETYPE is unset and the CPU has AVX2 and FMA, this re-executes the program once
+// with OPENBLAS_CORETYPE set to the widest of those the CPU runs; otherwise it returns. Call it
+// first thing in main().
 void use_native_blas_kernels(char** argv);
 
 // "cpu", "cuda", "cuda:1" or "auto" (CUDA when available); InputError for anything else.

@@ -133,7 +133,7 @@ struct LayerCache {
   KVState* kv = nullptr;
   SlotPool* pool = nullptr;
   const PagedBatch* paged = nullptr;
-  at::Tensor decode_visible;  // (B, T, S) bool: a paged decode step's visibility (gather path)
+  at::Tensor decode_visible;  // (B, T, S) bool: a paged decode step's visibility
 
   // k, v (B, Hkv, T, D) of the new tokens -> the keys/values the queries attend (B, Hkv, S, D).
   // Paged decode steps attend with decode_attention() instead.
@@ -160,20 +160,20 @@ struct LayerCache {
 
   bool paged_decode() const { return pool && paged->read_blocks.defined(); }
 
-  // q (B, H, T, D) -> (B, H, T, D) over the rows' pool blocks: read in place on CPU, gathered
-  // into (Hkv, B, S, D) first elsewhere.
+  // q (B, H, T, D) -> (B, H, T, D) over the rows' pool blocks: read in place where that is
+  // faster (paged_attention_reads_in_place), else gathered into (Hkv, B, S, D).
   at::Tensor decode_attention(size_t layer, const at::Tensor& q) const {
-    const auto& keys = pool->keys[layer];
-    if (paged_attention_reads_in_place(keys))
-      return paged_attention(q, keys, pool->values[layer], paged->read_blocks, paged->key_positions,
-                             paged->position_ids);
+    if (paged_attention_reads_in_place(pool->keys[layer], q.size(1)))
+      return paged_attention(q, pool->keys[layer], pool->values[layer], paged->read_blocks,
+                             paged->key_positions, paged->position_ids);
     const auto& blocks = paged->read_blocks;  // (B, nb)
     const int64_t B = blocks.size(0), S = blocks.size(1) * pool->block_size();
     auto take = [&](const at::Tensor& pool_blocks) {
       const int64_t Hkv = pool_blocks.size(0), D = pool_blocks.size(3);
       return pool_blocks.index_select(1, blocks.reshape({-1})).view({Hkv, B, S, D});
     };
-    return gathered_attention(q, take(keys), take(pool->values[layer]), decode_visible);
+    return gathered_attention(q, take(pool->keys[layer]), take(pool->values[layer]),
+                              decode_visible);
   }
 };
 
@@ -350,7 +350,7 @@ at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool&
   at::Tensor mask;  // (B, 1, T, T) for a prefill's attention to its own tokens
   if (!batch.read_blocks.defined()) {
     mask = attention_mask(batch.key_mask, 0, T);
-  } else if (!pool.keys.empty() && !paged_attention_reads_in_place(pool.keys[0])) {
+  } else {
     auto keys = batch.key_positions.unsqueeze(1);            // (B, 1, S)
     auto queries = batch.position_ids.unsqueeze(-1);         // (B, T, 1)
     cache.decode_visible = (keys >= 0) & (keys <= queries);  // (B, T, S)
