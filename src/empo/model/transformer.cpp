@@ -350,7 +350,9 @@ at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool&
   at::Tensor mask;  // (B, 1, T, T) for a prefill's attention to its own tokens
   if (!batch.read_blocks.defined()) {
     mask = attention_mask(batch.key_mask, 0, T);
-  } else {
+  } else if (pool.keys.empty() ||
+             !paged_attention_reads_in_place(pool.keys[0], model.config.num_attention_heads)) {
+    // Only the gather path needs the mask; the in-place kernel reads positions itself.
     auto keys = batch.key_positions.unsqueeze(1);            // (B, 1, S)
     auto queries = batch.position_ids.unsqueeze(-1);         // (B, T, 1)
     cache.decode_visible = (keys >= 0) & (keys <= queries);  // (B, T, S)
