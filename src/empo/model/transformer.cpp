@@ -4,6 +4,7 @@
 #include <limits>
 #include <tuple>
 
+#include "empo/model/fused_ops.h"
 #include "empo/model/lora.h"
 #include "empo/model/paged_attention.h"
 #include "empo/model/torch_compat.h"
@@ -12,8 +13,10 @@ namespace empo::model {
 
 namespace {
 
-// HF's RMSNorm: statistics in float32, scale in the input dtype.
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+// HF's RMSNorm: statistics in float32, scale in the input dtype. fused: one CPU kernel
+// (fused_ops) instead of six ops, for the rollout engine's forwards.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, bool fused = false) {
+  if (fused) return fused_rms_norm(x, weight, eps);
   auto x32 = x.to(at::kFloat);
   auto variance = x32.pow(2).mean(-1, /*keepdim=*/true);
   return weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
@@ -133,7 +136,10 @@ struct LayerCache {
   KVState* kv = nullptr;
   SlotPool* pool = nullptr;
   const PagedBatch* paged = nullptr;
-  at::Tensor decode_visible;  // (B, T, S) bool: a paged decode step's visibility
+  // A paged forward over a float32 CPU pool with autograd off: the fused CPU kernels
+  // (fused_ops, paged_attention) replace the ATen compositions.
+  bool fused = false;
+  at::Tensor decode_visible;  // (B, T, S) bool: a gathered decode step's visibility
 
   // k, v (B, Hkv, T, D) of the new tokens -> the keys/values the queries attend (B, Hkv, S, D).
   // Paged decode steps attend with decode_attention() instead.
@@ -160,12 +166,18 @@ struct LayerCache {
 
   bool paged_decode() const { return pool && paged->read_blocks.defined(); }
 
-  // q (B, H, T, D) -> (B, H, T, D) over the rows' pool blocks: read in place where that is
-  // faster (paged_attention_reads_in_place), else gathered into (Hkv, B, S, D).
+  // q, k, v (B, T, H or Hkv, D) of a fused decode step -> its attention (B, T, H, D): rotary
+  // and the key/value write in one pass, then attention read from the pool in place.
+  at::Tensor fused_decode_attention(size_t layer, const at::Tensor& q, const at::Tensor& k,
+                                    const at::Tensor& v, const Rotary& rotary) const {
+    auto rotated = rotate_and_store(q, k, v, rotary.cos, rotary.sin, pool->keys[layer],
+                                    pool->values[layer], paged->write_slots);
+    return paged_attention(rotated, pool->keys[layer], pool->values[layer], paged->read_blocks,
+                           paged->key_positions, paged->position_ids);
+  }
+
+  // q (B, H, T, D) -> (B, H, T, D) over the rows' pool blocks gathered into (Hkv, B, S, D).
   at::Tensor decode_attention(size_t layer, const at::Tensor& q) const {
-    if (paged_attention_reads_in_place(pool->keys[layer], q.size(1)))
-      return paged_attention(q, pool->keys[layer], pool->values[layer], paged->read_blocks,
-                             paged->key_positions, paged->position_ids);
     const auto& blocks = paged->read_blocks;  // (B, nb)
     const int64_t B = blocks.size(0), S = blocks.size(1) * pool->block_size();
     auto take = [&](const at::Tensor& pool_blocks) {
@@ -191,8 +203,13 @@ at::Tensor attention_block(const ModelConfig& config, const LayerParameters& par
   auto v =
       parameters.project(x, layer.v_proj, layer.v_bias, LoraModule::v_proj).view({B, T, Hkv, D});
   if (config.qk_norm) {
-    q = rms_norm(q, layer.q_norm, config.rms_norm_eps);
-    k = rms_norm(k, layer.k_norm, config.rms_norm_eps);
+    q = rms_norm(q, layer.q_norm, config.rms_norm_eps, cache.fused);
+    k = rms_norm(k, layer.k_norm, config.rms_norm_eps, cache.fused);
+  }
+  if (cache.fused && cache.paged_decode()) {
+    auto attended = cache.fused_decode_attention(layer_index, q, k, v, rotary);  // (B, T, H, D)
+    return parameters.project(attended.view({B, T, H * D}), layer.o_proj, layer.o_bias,
+                              LoraModule::o_proj);
   }
   q = apply_rotary(q.transpose(1, 2), rotary);  // (B, H, T, D)
   k = apply_rotary(k.transpose(1, 2), rotary);  // (B, Hkv, T, D)
@@ -204,12 +221,14 @@ at::Tensor attention_block(const ModelConfig& config, const LayerParameters& par
   return parameters.project(out, layer.o_proj, layer.o_bias, LoraModule::o_proj);
 }
 
-at::Tensor mlp_block(const LayerParameters& parameters, const at::Tensor& x) {
+at::Tensor mlp_block(const LayerParameters& parameters, const at::Tensor& x, bool fused) {
   const auto& layer = parameters.weights;
   const at::Tensor none;
   auto gate = parameters.project(x, layer.gate_proj, none, LoraModule::gate_proj);  // (B, T, F)
   auto up = parameters.project(x, layer.up_proj, none, LoraModule::up_proj);        // (B, T, F)
-  return parameters.project(at::silu(gate) * up, layer.down_proj, none, LoraModule::down_proj);
+  // In place where autograd need not keep the activation: one op and no allocation fewer.
+  auto activated = fused ? at::silu_(gate).mul_(up) : at::silu(gate) * up;
+  return parameters.project(activated, layer.down_proj, none, LoraModule::down_proj);
 }
 
 // One pre-norm decoder layer: x (B, T, C) -> (B, T, C).
@@ -217,10 +236,11 @@ at::Tensor decoder_layer(const ModelConfig& config, const LayerParameters& param
                          const at::Tensor& x, const Rotary& rotary, const Visibility& visibility,
                          const LayerCache& cache) {
   const auto& layer = parameters.weights;
-  auto h =
-      x + attention_block(config, parameters, rms_norm(x, layer.input_norm, config.rms_norm_eps),
-                          rotary, visibility, cache);
-  return h + mlp_block(parameters, rms_norm(h, layer.post_attention_norm, config.rms_norm_eps));
+  const double eps = config.rms_norm_eps;
+  auto h = x + attention_block(config, parameters, rms_norm(x, layer.input_norm, eps, cache.fused),
+                               rotary, visibility, cache);
+  return h + mlp_block(parameters, rms_norm(h, layer.post_attention_norm, eps, cache.fused),
+                       cache.fused);
 }
 
 // Gradient checkpointing: the forward keeps only the layer's input; backward runs the layer
@@ -318,7 +338,7 @@ at::Tensor run_layers(const Model& model, const at::Tensor& input_ids,
                    : decoder_layer(config, layer, x, rotary, visibility, cache);
     if (hidden_states && i + 1 < weights.layers.size()) hidden_states->push_back(x);
   }
-  x = rms_norm(x, weights.norm, config.rms_norm_eps);
+  x = rms_norm(x, weights.norm, config.rms_norm_eps, cache.fused);
   if (hidden_states) hidden_states->push_back(x);
   return x;
 }
@@ -343,15 +363,16 @@ at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState
 }
 
 at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool& pool) {
+  at::NoGradGuard no_grad;
   const int64_t T = batch.input_ids.size(1);
   LayerCache cache;
   cache.pool = &pool;
   cache.paged = &batch;
+  cache.fused = !pool.keys.empty() && paged_attention_reads_in_place(pool.keys[0]);
   at::Tensor mask;  // (B, 1, T, T) for a prefill's attention to its own tokens
   if (!batch.read_blocks.defined()) {
     mask = attention_mask(batch.key_mask, 0, T);
-  } else if (pool.keys.empty() ||
-             !paged_attention_reads_in_place(pool.keys[0], model.config.num_attention_heads)) {
+  } else if (!cache.fused) {
     // Only the gather path needs the mask; the in-place kernel reads positions itself.
     auto keys = batch.key_positions.unsqueeze(1);            // (B, 1, S)
     auto queries = batch.position_ids.unsqueeze(-1);         // (B, T, 1)
@@ -390,11 +411,13 @@ KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity) {
 SlotPool allocate_slot_pool(const Model& model, int64_t num_blocks, int64_t block_size) {
   const auto& config = model.config;
   auto options = model.weights.embed_tokens.options().requires_grad(false);
+  const std::vector<int64_t> shape{config.num_key_value_heads, num_blocks, block_size,
+                                   config.head_dim};
+  const bool read_in_place = paged_attention_reads_in_place(at::empty({0}, options));
   SlotPool pool;
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
     for (auto* tensors : {&pool.keys, &pool.values})
-      tensors->push_back(at::zeros(
-          {config.num_key_value_heads, num_blocks, block_size, config.head_dim}, options));
+      tensors->push_back(read_in_place ? at::empty(shape, options) : at::zeros(shape, options));
   }
   return pool;
 }

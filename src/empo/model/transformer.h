@@ -59,7 +59,7 @@ at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState
                           std::vector<at::Tensor>* hidden_states = nullptr);
 
 // The same over a paged cache: each new token's key/value is written to its write slot first,
-// then every query reads its row's slots up to its own position.
+// then every query reads its row's slots up to its own position. Runs without autograd.
 at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool& pool);
 
 // Logits (B, T, V) in float32. Only for small vocabularies or short T; training uses
@@ -76,7 +76,9 @@ KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity);
 int64_t kv_bytes(const KVState& kv);
 
 // A pool of `num_blocks` blocks of `block_size` slots in the model's dtype/device; bytes of one
-// slot (one token's keys and values) over all layers.
+// slot (one token's keys and values) over all layers. A pool the in-place kernel reads is left
+// uninitialised (it never reads a slot before its write); a gathered one is zeroed, since
+// masked slots are multiplied by zero weights there and must hold finite numbers.
 SlotPool allocate_slot_pool(const Model& model, int64_t num_blocks, int64_t block_size);
 int64_t slot_bytes(const Model& model);
 
