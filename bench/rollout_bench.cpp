@@ -177,13 +177,33 @@ io::Json run_gpu(const std::string& shape, int64_t batch, bool long_tail) {
   config.prompts_per_batch = static_cast<int64_t>(prompts.size());
   if (long_tail)
     for (int64_t id = 0; id < 151936; id += 200) config.eos_token_ids.push_back(id);
-  generate::generate(model, prompts, config);  // warm-up
-  torch::cuda::synchronize();
-  generate::GenerationStats stats;
-  auto start = std::chrono::steady_clock::now();
-  auto samples = generate::generate(model, prompts, config, nullptr, {}, &stats);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // A warm-up (and, with graphs, the captures), then one timed run.
+  auto timed = [&](bool graphs, generate::GenerationStats& stats, double& seconds) {
+    config.cuda_graphs = graphs;
+    generate::generate(model, prompts, config);
+    torch::cuda::synchronize();
+    auto start = std::chrono::steady_clock::now();
+    auto result = generate::generate(model, prompts, config, nullptr, {}, &stats);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+  };
+  generate::GenerationStats stats, graph_stats;
+  double seconds = 0, graph_seconds = 0;
+  auto samples = timed(false, stats, seconds);
+  auto graphed = timed(true, graph_stats, graph_seconds);
+  // The graph path against the eager one: whole samples alike (bf16 GEMMs of another batch
+  // shape may round differently, so a share below 1 can be fine), and the first token's
+  // log-probability, drawn from the same prompt in both.
+  int64_t identical = 0, graph_tokens = 0;
+  double first_logprob_difference = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    identical += samples[i].tokens == graphed[i].tokens ? 1 : 0;
+    graph_tokens += static_cast<int64_t>(graphed[i].tokens.size());
+    if (!samples[i].policy_logprobs.empty() && !graphed[i].policy_logprobs.empty())
+      first_logprob_difference =
+          std::max<double>(first_logprob_difference,
+                           std::abs(samples[i].policy_logprobs[0] - graphed[i].policy_logprobs[0]));
+  }
   int64_t tokens = 0, context = 0;
   for (const auto& sample : samples) {
     tokens += static_cast<int64_t>(sample.tokens.size());
@@ -200,7 +220,11 @@ io::Json run_gpu(const std::string& shape, int64_t batch, bool long_tail) {
           {"kv_bytes_per_token", model::slot_bytes(model)},
           {"mean_context", static_cast<double>(context) / std::max<int64_t>(1, tokens)},
           {"kv_MiB", stats.kv_cache_bytes / 1048576.0},
-          {"preemptions", stats.preemptions}};
+          {"preemptions", stats.preemptions},
+          {"graphs_tokens_per_second", graph_tokens / graph_seconds},
+          {"graphs_captured_buckets", graph_stats.captured_graphs},
+          {"graphs_identical_samples", static_cast<double>(identical) / samples.size()},
+          {"graphs_first_logprob_max_difference", first_logprob_difference}};
 }
 
 }  // namespace

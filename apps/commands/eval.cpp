@@ -38,6 +38,7 @@ struct EvalOptions {
   int64_t samples = 0;
   int64_t max_new_tokens = 3000;
   int64_t batch_size = 16;
+  bool cuda_graphs = false;
   double temperature = 1.0, top_p = 1.0;
   uint64_t seed = 0;
   std::string system_prompt = empo::data::kAuthorsSystemPrompt;
@@ -73,6 +74,7 @@ empo::rl::EvalSettings settings_from(const EvalOptions& options) {
   settings.greedy = !options.no_greedy;
   settings.seed = options.seed;
   settings.prompts_per_batch = options.batch_size;
+  settings.cuda_graphs = settings.cuda_graphs || options.cuda_graphs;
   return settings;
 }
 
@@ -284,6 +286,8 @@ void add_eval(CLI::App& app) {
                    "k sampled completions per question (avg@k, maj@k)")
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--no-greedy", options->no_greedy, "skip the greedy pass");
+  command->add_flag("--cuda-graphs", options->cuda_graphs,
+                    "replay each decode step as a CUDA graph (not yet checked on a GPU)");
   command->add_option("--max-new-tokens", options->max_new_tokens)->check(CLI::PositiveNumber);
   command->add_option("--temperature", options->temperature)->check(CLI::NonNegativeNumber);
   command->add_option("--top-p", options->top_p)->check(CLI::Range(0.0, 1.0));

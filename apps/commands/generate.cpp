@@ -20,6 +20,7 @@ struct GenerateOptions {
   int64_t n = 1, max_new_tokens = 256, top_k = 0, batch_size = 8;
   double temperature = 1.0, top_p = 1.0, min_p = 0.0;
   bool greedy = false;
+  bool cuda_graphs = false;
   uint64_t seed = 0;
   std::string system_prompt;
   std::vector<std::string> stop;
@@ -100,6 +101,7 @@ void run_generate(const GenerateOptions& options) {
   config.max_new_tokens = options.max_new_tokens;
   config.num_samples = options.n;
   config.prompts_per_batch = options.batch_size;
+  config.cuda_graphs = options.cuda_graphs;
   config.seed = options.seed;
   config.sampling = {options.greedy, options.temperature, options.top_k, options.top_p,
                      options.min_p};
@@ -149,6 +151,8 @@ void add_generate(CLI::App& app) {
   command->add_option("--n", options->n, "samples per prompt")->check(CLI::PositiveNumber);
   command->add_option("--max-new-tokens", options->max_new_tokens)->check(CLI::PositiveNumber);
   command->add_flag("--greedy", options->greedy, "greedy decoding");
+  command->add_flag("--cuda-graphs", options->cuda_graphs,
+                    "replay each decode step as a CUDA graph (not yet checked on a GPU)");
   command->add_option("--temperature", options->temperature)->check(CLI::NonNegativeNumber);
   command->add_option("--top-p", options->top_p)->check(CLI::Range(0.0, 1.0));
   command->add_option("--top-k", options->top_k)->check(CLI::NonNegativeNumber);

@@ -5,7 +5,8 @@
 #   3. times our training step (fwd + bwd + AdamW, GRPO loss) against the PyTorch eager step of
 #      the same shapes, on Qwen2.5-0.5B and 1.5B shapes: tokens/s, MFU and peak memory, with
 #      `empo plan`'s prediction of that peak beside it;
-#   4. times rollouts (prompt 128 + 256 new tokens, sampling) of our engine against transformers
+#   4. times rollouts (prompt 128 + 256 new tokens, sampling) of our engine, eager and with CUDA
+#      graphs (compared sample by sample), against transformers
 #      generate() with a static cache and a compiled forward: 0.5B @ 256, 1.5B @ 128, 7B @ 64
 #      and an EMPO-shaped long tail (G = 8, 0.5B @ 256, geometric lengths up to 1,024), with the
 #      achieved share of the HBM bandwidth bound (HBM_BYTES_PER_S, default H200's 4.8e12).
@@ -80,8 +81,9 @@ bandwidth = float(sys.argv[2])
 ours = {(r["shape"], r["batch"], r["long_tail"]): r for r in rows if r.get("impl") == "empo" and "long_tail" in r}
 peer = {(r["shape"], r["batch"], r["long_tail"]): r for r in rows
         if r.get("impl") == "transformers-static-compiled" and "tokens" in r}
-print("| shape @ batch | empo tok/s | transformers tok/s | ratio | bandwidth bound tok/s | share |")
-print("|---|---|---|---|---|---|")
+print("| shape @ batch | empo tok/s | transformers tok/s | ratio | bandwidth bound tok/s | share |"
+      " graphs tok/s | graphs captured | graphs = eager samples | first logprob diff |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for key, r in ours.items():
     # Per decode step every weight is read once and every live row reads its keys/values.
     step_bytes = r["parameters"] * 2 + r["batch"] * r["mean_context"] * r["kv_bytes_per_token"]
@@ -89,9 +91,13 @@ for key, r in ours.items():
     p = peer.get(key)
     ratio = f"{r['tokens_per_second'] / p['tokens_per_second']:.2f}x" if p else "-"
     name = f"{key[0]} @ {key[1]}" + (" long tail" if key[2] else "")
-    print(f"| {name} | {r['tokens_per_second']:,.0f} | {p['tokens_per_second']:,.0f} | {ratio} "
-          f"| {bound:,.0f} | {100 * r['tokens_per_second'] / bound:.0f}% |" if p else
-          f"| {name} | {r['tokens_per_second']:,.0f} | - | - | {bound:,.0f} | {100 * r['tokens_per_second'] / bound:.0f}% |")
+    peer_tok_s = f"{p['tokens_per_second']:,.0f}" if p else "-"
+    # CUDA graphs (rollout_cuda_graphs) against the eager path of the same run.
+    graphs = (f" {r['graphs_tokens_per_second']:,.0f} | {r['graphs_captured_buckets']} "
+              f"| {100 * r['graphs_identical_samples']:.0f}% "
+              f"| {r['graphs_first_logprob_max_difference']:.3g} |")
+    print(f"| {name} | {r['tokens_per_second']:,.0f} | {peer_tok_s} | {ratio} "
+          f"| {bound:,.0f} | {100 * r['tokens_per_second'] / bound:.0f}% |" + graphs)
 PY
 
 python3 - "$results" "$peak_tflops" <<'PY' | tee "$out/table.md"

@@ -60,12 +60,15 @@ TEST(Engine, DrawsTheStaticEnginesSamplesUnderAnyScheduling) {
   struct Schedule {
     const char* name;
     int64_t prompts_per_batch, sync_steps, budget_blocks;
+    bool graphs = false;  // GraphDecoder's bucketed buffers (run eagerly on CPU)
   };
   const Schedule schedules[] = {
       {"all rows at once", 6, 1, 0},
       {"one prompt's rows at a time", 1, 1, 0},
       {"two prompts, sync every 5 steps", 2, 5, 0},
       {"a pool of 16 blocks: rows are preempted", 6, 3, 16},
+      {"decode graphs, three prompts, sync every 4 steps", 3, 4, 0, true},
+      {"decode graphs and preemptions", 6, 3, 16, true},
   };
   for (const char* family : {"qwen2", "qwen3"}) {
     auto model = model::load_model(test::fixture(std::string(family) + "-tiny"));
@@ -75,6 +78,7 @@ TEST(Engine, DrawsTheStaticEnginesSamplesUnderAnyScheduling) {
       config.sync_steps = schedule.sync_steps;
       config.block_size = 4;
       config.kv_budget_bytes = schedule.budget_blocks * 4 * model::slot_bytes(model);
+      config.cuda_graphs = schedule.graphs;
       GenerationStats stats;
       auto samples = generate(model, static_engine_prompts(), config, nullptr, {}, &stats);
       ASSERT_EQ(samples.size(), expected[family].size());

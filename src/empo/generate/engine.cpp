@@ -6,6 +6,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "empo/generate/graph_decoder.h"
 #include "empo/generate/scheduler.h"
 #include "empo/io/error.h"
 #include "empo/model/transformer.h"
@@ -93,6 +94,9 @@ class Rollout {
         samples_(prompts.size() * G_),
         samples_done_(prompts.size(), 0) {
     stats_.kv_pool_bytes = pool_.num_blocks() * pool_.block_size() * model::slot_bytes(model);
+    if (config.cuda_graphs)
+      graphs_ = std::make_unique<GraphDecoder>(model, pool_, config.sampling, scheduler_.max_rows(),
+                                               max_row_blocks());
   }
 
   std::vector<Sample> run() {
@@ -108,6 +112,7 @@ class Rollout {
     }
     stats_.kv_cache_bytes =
         allocator_.peak_used_blocks() * allocator_.block_size() * model::slot_bytes(model_);
+    if (graphs_) stats_.captured_graphs = graphs_->captured_buckets();
     return std::move(samples_);
   }
 
@@ -123,12 +128,24 @@ class Rollout {
     return lengths;
   }
 
+  int64_t blocks_for(int64_t tokens) const {
+    const int64_t block = std::max<int64_t>(1, config_.block_size);
+    return (tokens + block - 1) / block;
+  }
+
+  // The most blocks a row reads: its prompt's and its own, which cover its tokens up to the
+  // end of its last window.
+  int64_t max_row_blocks() const {
+    int64_t longest = 0;
+    for (const auto& prompt : prompts_) longest = std::max<int64_t>(longest, prompt.size());
+    return blocks_for(longest) + blocks_for(config_.max_new_tokens + sync_steps_);
+  }
+
   // The pool: the budget's blocks, or what prompts_per_batch x G rows can ever fill, whichever
   // is less, plus the scratch block. A budget that cannot hold the longest prompt with one
   // full-length sample is an error, not a hang.
   int64_t pool_blocks() const {
     const int64_t block = std::max<int64_t>(1, config_.block_size);
-    auto blocks_for = [&](int64_t tokens) { return (tokens + block - 1) / block; };
     int64_t longest = 0;
     for (const auto& prompt : prompts_) longest = std::max<int64_t>(longest, prompt.size());
     const int64_t rows = std::max<int64_t>(1, config_.prompts_per_batch) * G_;
@@ -293,7 +310,16 @@ class Rollout {
     int64_t longest_remaining = 0;
     for (const auto& row : rows)
       longest_remaining = std::max(longest_remaining, config_.max_new_tokens - row.generated);
-    for (int64_t s = 0; s < window; ++s) {
+    if (graphs_) {
+      auto decoded =
+          graphs_->run({logits, read_blocks, slot_positions, write_slots, positions, uniforms},
+                       std::min(window, longest_remaining));
+      tokens = std::move(decoded.tokens);
+      sampling_logprobs = std::move(decoded.sampling_logprobs);
+      policy_logprobs = std::move(decoded.policy_logprobs);
+      logits = decoded.logits;
+    }
+    for (int64_t s = 0; s < window && !graphs_; ++s) {
       auto sampled =
           sample_on_device(logits, config_.sampling, greedy ? at::Tensor() : uniforms.select(1, s));
       tokens.push_back(sampled.tokens);
@@ -373,6 +399,7 @@ class Rollout {
   std::unordered_map<int64_t, at::Tensor> prompt_logits_;  // by prompt: (V) while cached
   at::Tensor decode_logits_;                               // (R_last, V) of the last window
   std::unordered_map<int64_t, int64_t> logits_row_of_;     // row id -> row of decode_logits_
+  std::unique_ptr<GraphDecoder> graphs_;                   // when config.cuda_graphs
 };
 
 }  // namespace

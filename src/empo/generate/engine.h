@@ -24,6 +24,10 @@ struct GenerationConfig {
   // Decode steps between host syncs (stop checks, admission); 0: 1 on CPU, 8 on CUDA. Tokens
   // are the same for any value: a row that stopped mid-window just has its surplus dropped.
   int64_t sync_steps = 0;
+  // Decode steps over fixed-shape buffers per batch-size bucket, captured once as CUDA graphs
+  // and replayed (GraphDecoder); on CPU the same buffers run eagerly. Off by default until
+  // bench/gpu/run.sh has checked it against the eager path on a GPU.
+  bool cuda_graphs = false;
   SamplingParams sampling;
   uint64_t seed = 0;
   std::vector<int64_t> eos_token_ids;
@@ -48,9 +52,10 @@ struct Sample {
 struct GenerationStats {
   int64_t prompt_tokens = 0;
   int64_t generated_tokens = 0;
-  int64_t kv_cache_bytes = 0;  // the most the keys/values ever filled (blocks in use)
-  int64_t kv_pool_bytes = 0;   // the pool allocated for them
-  int64_t preemptions = 0;     // rows that outgrew the pool and started over
+  int64_t kv_cache_bytes = 0;   // the most the keys/values ever filled (blocks in use)
+  int64_t kv_pool_bytes = 0;    // the pool allocated for them
+  int64_t preemptions = 0;      // rows that outgrew the pool and started over
+  int64_t captured_graphs = 0;  // batch-size buckets whose decode step is a CUDA graph
   double prefill_seconds = 0;
   double decode_seconds = 0;
 };

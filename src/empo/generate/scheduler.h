@@ -50,6 +50,7 @@ class RolloutScheduler {
   const std::vector<int64_t>& prompt_blocks(int64_t prompt) const;
   int64_t prompt_length(int64_t prompt) const { return lengths_[prompt]; }
   bool done() const { return queue_.empty() && rows_.empty(); }
+  int64_t max_rows() const { return max_rows_; }
   int64_t preemptions() const { return preemptions_; }
 
  private:

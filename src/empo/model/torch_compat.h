@@ -14,7 +14,16 @@
 #include <cuda_runtime_api.h>
 #define EMPO_CUDA_MEMORY_INFO 1
 #endif
+#if __has_include(<ATen/cuda/CUDAGraph.h>) && __has_include(<cuda_runtime_api.h>)
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#define EMPO_CUDA_GRAPHS 1
 #endif
+#endif
+
+#include <functional>
+#include <memory>
 
 namespace c10d {
 class ProcessGroup;
@@ -121,5 +130,62 @@ inline void reset_cuda_peak_memory([[maybe_unused]] const at::Device& device) {
     c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
 #endif
 }
+
+// Whether DeviceGraph can capture work on `device`: a CUDA device in a build with CUDA graphs.
+inline bool cuda_graphs_available([[maybe_unused]] const at::Device& device) {
+#ifdef EMPO_CUDA_GRAPHS
+  return device.is_cuda() && cuda_compiled_in();
+#else
+  return false;
+#endif
+}
+
+// Device work recorded once and replayed without launching each kernel from the host: a CUDA
+// graph where cuda_graphs_available(device); elsewhere replay() runs the work again, eagerly.
+// The work must read and write only tensors that outlive the graph (their addresses are baked
+// in) and must not synchronise with the host.
+class DeviceGraph {
+ public:
+  DeviceGraph(const at::Device& device, std::function<void()> work) : work_(std::move(work)) {
+#ifdef EMPO_CUDA_GRAPHS
+    if (!cuda_graphs_available(device)) return;
+    // Capture runs on a side stream; one eager run first does the lazy initialisations
+    // (cuBLAS handles and workspaces) that capture forbids.
+    auto stream = c10::cuda::getStreamFromPool(false, device.index());
+    stream.synchronize();
+    {
+      c10::cuda::CUDAStreamGuard on_stream(stream);
+      work_();
+      stream.synchronize();
+      graph_ = std::make_unique<at::cuda::CUDAGraph>();
+      graph_->capture_begin();
+      work_();
+      graph_->capture_end();
+    }
+    stream.synchronize();
+#endif
+  }
+
+  bool captured() const {
+#ifdef EMPO_CUDA_GRAPHS
+    return graph_ != nullptr;
+#else
+    return false;
+#endif
+  }
+
+  void replay() {
+#ifdef EMPO_CUDA_GRAPHS
+    if (graph_) return graph_->replay();
+#endif
+    work_();
+  }
+
+ private:
+  std::function<void()> work_;
+#ifdef EMPO_CUDA_GRAPHS
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;
+#endif
+};
 
 }  // namespace empo::compat

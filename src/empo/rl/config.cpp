@@ -482,6 +482,7 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       number_key("min_p", &C::min_p, half_open(0, 1)),
       integer_key("max_completion_length", &C::max_completion_length, at_least(1)),
       number_key("rollout_memory_fraction", &C::rollout_memory_fraction, {0, true, 1, false}),
+      bool_key("rollout_cuda_graphs", &C::rollout_cuda_graphs),
       number_key("learning_rate", &C::learning_rate, at_least(0)),
       enum_key("lr_scheduler_type", &C::lr_scheduler_type, kSchedulers),
       number_key("warmup_ratio", &C::warmup_ratio, closed(0, 1)),

@@ -119,6 +119,9 @@ struct TrainConfig {
   // engine may fill with keys/values (TRL's vllm_gpu_memory_utilization, verl's
   // gpu_memory_utilization): a rollout batch whose cache would not fit is generated in parts.
   double rollout_memory_fraction = 0.5;
+  // Replay each decode step as a CUDA graph per batch-size bucket (vLLM's default, its
+  // enforce_eager: false). Off until bench/gpu/run.sh has checked it on a GPU.
+  bool rollout_cuda_graphs = false;
 
   // --- optimizer (AdamW) and learning-rate schedule
   double learning_rate = 1e-6;

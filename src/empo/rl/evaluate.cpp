@@ -22,6 +22,7 @@ generate::GenerationConfig generation(const EvalSettings& settings, bool greedy,
   generate::GenerationConfig config;
   config.max_new_tokens = settings.max_new_tokens;
   config.prompts_per_batch = settings.prompts_per_batch;
+  config.cuda_graphs = settings.cuda_graphs;
   config.seed = settings.seed;
   config.sampling = settings.sampling;
   config.sampling.greedy = greedy;
@@ -86,6 +87,7 @@ EvalSettings eval_settings_from(const TrainConfig& config, const AnswerEquivalen
   settings.sampling.min_p = config.min_p;
   settings.seed = config.seed;
   settings.prompts_per_batch = std::max(1, config.per_device_train_batch_size);
+  settings.cuda_graphs = config.rollout_cuda_graphs;
   settings.answer = answer_config(config);
   settings.equivalence = equivalence;
   return settings;

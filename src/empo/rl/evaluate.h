@@ -20,6 +20,7 @@ struct EvalSettings {
   generate::SamplingParams sampling;  // for the k samples
   uint64_t seed = 0;
   int64_t prompts_per_batch = 16;
+  bool cuda_graphs = false;  // GenerationConfig::cuda_graphs
   reward::AnswerConfig answer;
   AnswerEquivalence equivalence = math_equivalence();
   // Called after each batch of questions: pass "greedy" or "sampled", questions done, total.

@@ -357,6 +357,7 @@ class Run {
     generation.prompts_per_batch = std::max(1, config_.per_device_train_batch_size);
     generation.kv_budget_bytes = static_cast<int64_t>(
         config_.rollout_memory_fraction * static_cast<double>(model::free_device_memory(device_)));
+    generation.cuda_graphs = config_.rollout_cuda_graphs;
     generation.seed = config_.seed;
     generation.sampling.temperature = config_.temperature;
     generation.sampling.top_p = config_.top_p;
