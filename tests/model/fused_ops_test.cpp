@@ -1,6 +1,7 @@
 #include "empo/model/fused_ops.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 namespace empo::model {
 

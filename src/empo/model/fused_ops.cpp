@@ -1,6 +1,7 @@
 #include "empo/model/fused_ops.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include <cmath>
 
@@ -44,7 +45,7 @@ EMPO_VECTOR_CLONES void rotate_head(const float* x, const float* cos, const floa
 }  // namespace
 
 bool fused_cpu_kernels_apply(const at::Tensor& x) {
-  return x.device().is_cpu() && x.scalar_type() == at::kFloat && !at::GradMode::is_enabled();
+  return x.device().is_cpu() && x.scalar_type() == at::kFloat && !c10::GradMode::is_enabled();
 }
 
 at::Tensor fused_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
