@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "empo/model/vector_clones.h"
+#include "empo/model/vector_math.h"
 
 namespace empo::model {
 
@@ -20,15 +20,8 @@ int64_t rows_per_task(int64_t row_elements) {
 
 EMPO_VECTOR_CLONES void rms_norm_row(const float* x, const float* weight, float* out, int64_t C,
                                      float eps) {
-  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent sums the compiler vectorises
-  int64_t c = 0;
-  for (; c + 8 <= C; c += 8)
-    for (int i = 0; i < 8; ++i) lanes[i] += x[c + i] * x[c + i];
-  float squares = 0;
-  for (; c < C; ++c) squares += x[c] * x[c];
-  for (float lane : lanes) squares += lane;
-  const float inverse = 1.0f / std::sqrt(squares / static_cast<float>(C) + eps);
-  for (c = 0; c < C; ++c) out[c] = weight[c] * (x[c] * inverse);
+  const float inverse = 1.0f / std::sqrt(dot(x, x, C) / static_cast<float>(C) + eps);
+  for (int64_t c = 0; c < C; ++c) out[c] = weight[c] * (x[c] * inverse);
 }
 
 // One head vector (D) rotated by angle tables cos, sin (D, halves alike) into out (may be x).

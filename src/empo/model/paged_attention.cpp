@@ -6,28 +6,11 @@
 #include <limits>
 #include <vector>
 
-#include "empo/model/vector_clones.h"
+#include "empo/model/vector_math.h"
 
 namespace empo::model {
 
 namespace {
-
-// Inlined into attend(), so they are compiled for each of its clones.
-inline __attribute__((always_inline)) float dot(const float* a, const float* b, int64_t D) {
-  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent sums the compiler vectorises
-  int64_t d = 0;
-  for (; d + 8 <= D; d += 8)
-    for (int i = 0; i < 8; ++i) lanes[i] += a[d + i] * b[d + i];
-  float sum = 0;
-  for (; d < D; ++d) sum += a[d] * b[d];
-  for (float lane : lanes) sum += lane;
-  return sum;
-}
-
-inline __attribute__((always_inline)) void add_scaled(float* out, const float* v, float weight,
-                                                      int64_t D) {
-  for (int64_t d = 0; d < D; ++d) out[d] += weight * v[d];
-}
 
 struct Shapes {
   int64_t B, T, H, D, Hkv, groups, nb, block_size;
