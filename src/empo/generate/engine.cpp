@@ -128,6 +128,12 @@ class Rollout {
     return lengths;
   }
 
+  int64_t longest_prompt() const {
+    int64_t longest = 0;
+    for (const auto& prompt : prompts_) longest = std::max<int64_t>(longest, prompt.size());
+    return longest;
+  }
+
   int64_t blocks_for(int64_t tokens) const {
     const int64_t block = std::max<int64_t>(1, config_.block_size);
     return (tokens + block - 1) / block;
@@ -136,9 +142,7 @@ class Rollout {
   // The most blocks a row reads: its prompt's and its own, which cover its tokens up to the
   // end of its last window.
   int64_t max_row_blocks() const {
-    int64_t longest = 0;
-    for (const auto& prompt : prompts_) longest = std::max<int64_t>(longest, prompt.size());
-    return blocks_for(longest) + blocks_for(config_.max_new_tokens + sync_steps_);
+    return blocks_for(longest_prompt()) + blocks_for(config_.max_new_tokens + sync_steps_);
   }
 
   // The pool: the budget's blocks, or what prompts_per_batch x G rows can ever fill, whichever
@@ -146,8 +150,7 @@ class Rollout {
   // full-length sample is an error, not a hang.
   int64_t pool_blocks() const {
     const int64_t block = std::max<int64_t>(1, config_.block_size);
-    int64_t longest = 0;
-    for (const auto& prompt : prompts_) longest = std::max<int64_t>(longest, prompt.size());
+    const int64_t longest = longest_prompt();
     const int64_t rows = std::max<int64_t>(1, config_.prompts_per_batch) * G_;
     const int64_t row_blocks = blocks_for(config_.max_new_tokens + sync_steps_);
     const int64_t prompt_count = std::min<int64_t>(rows, static_cast<int64_t>(prompts_.size()));
@@ -300,47 +303,50 @@ class Rollout {
         if (!greedy) draws[r * window + s] = rngs_.at(rows[r].id).uniform();
       }
     }
-    auto read_blocks = long_tensor(read, R, nb, device_);
-    auto slot_positions = long_tensor(key_positions, R, nb * block, device_);
-    auto write_slots = long_tensor(write, R, window, device_);
-    auto positions = long_tensor(start_position, R, 1, device_);
-    auto uniforms = greedy ? at::Tensor() : at::tensor(draws).view({R, window}).to(device_);
-    auto logits = row_logits();  // (R, V)
-    std::vector<at::Tensor> tokens, sampling_logprobs, policy_logprobs;
+    DecodeWindow inputs;
+    inputs.logits = row_logits();  // (R, V)
+    inputs.read_blocks = long_tensor(read, R, nb, device_);
+    inputs.key_positions = long_tensor(key_positions, R, nb * block, device_);
+    inputs.write_slots = long_tensor(write, R, window, device_);
+    inputs.positions = long_tensor(start_position, R, 1, device_);
+    if (!greedy) inputs.uniforms = at::tensor(draws).view({R, window}).to(device_);
     int64_t longest_remaining = 0;
     for (const auto& row : rows)
       longest_remaining = std::max(longest_remaining, config_.max_new_tokens - row.generated);
-    if (graphs_) {
-      auto decoded =
-          graphs_->run({logits, read_blocks, slot_positions, write_slots, positions, uniforms},
-                       std::min(window, longest_remaining));
-      tokens = std::move(decoded.tokens);
-      sampling_logprobs = std::move(decoded.sampling_logprobs);
-      policy_logprobs = std::move(decoded.policy_logprobs);
-      logits = decoded.logits;
-    }
-    for (int64_t s = 0; s < window && !graphs_; ++s) {
+    const int64_t steps = std::min(window, longest_remaining);  // all rows stop by then
+    auto decoded = graphs_ ? graphs_->run(inputs, steps)
+                           : eager_steps(inputs, steps, longest_remaining > steps);
+    auto host_tokens = to_host<int64_t>(at::stack(decoded.tokens, 1));  // (R, steps)
+    auto host_sampling = to_host<float>(at::stack(decoded.sampling_logprobs, 1));
+    auto host_policy = to_host<float>(at::stack(decoded.policy_logprobs, 1));
+    finish_window(host_tokens, host_sampling, host_policy, steps, decoded.logits,
+                  steps == window /* the last step fed its tokens */);
+  }
+
+  // The window's steps one op at a time: each samples from the logits and runs the forward of
+  // the sampled tokens; the last step's forward only when a row needs more tokens after it.
+  DecodedSteps eager_steps(const DecodeWindow& inputs, int64_t steps, bool forward_last) {
+    const int64_t R = inputs.logits.size(0);
+    DecodedSteps out;
+    out.logits = inputs.logits;
+    for (int64_t s = 0; s < steps; ++s) {
       auto sampled =
-          sample_on_device(logits, config_.sampling, greedy ? at::Tensor() : uniforms.select(1, s));
-      tokens.push_back(sampled.tokens);
-      sampling_logprobs.push_back(sampled.sampling_logprobs);
-      policy_logprobs.push_back(sampled.policy_logprobs);
-      if (s + 1 >= longest_remaining) break;  // every row reached max_new_tokens
+          sample_on_device(out.logits, config_.sampling,
+                           inputs.uniforms.defined() ? inputs.uniforms.select(1, s) : at::Tensor());
+      out.tokens.push_back(sampled.tokens);
+      out.sampling_logprobs.push_back(sampled.sampling_logprobs);
+      out.policy_logprobs.push_back(sampled.policy_logprobs);
+      if (s + 1 == steps && !forward_last) break;
       model::PagedBatch batch;
       batch.input_ids = sampled.tokens.view({R, 1});
-      batch.position_ids = positions + s;
-      batch.write_slots = write_slots.narrow(1, s, 1);
-      batch.read_blocks = read_blocks;
-      batch.key_positions = slot_positions;
-      auto hidden = model::forward_hidden(model_, batch, pool_).squeeze(1);  // (R, C)
-      logits = at::linear(hidden, model_.weights.lm_head).to(at::kFloat);    // (R, V)
+      batch.position_ids = inputs.positions + s;
+      batch.write_slots = inputs.write_slots.narrow(1, s, 1);
+      batch.read_blocks = inputs.read_blocks;
+      batch.key_positions = inputs.key_positions;
+      auto hidden = model::forward_hidden(model_, batch, pool_).squeeze(1);    // (R, C)
+      out.logits = at::linear(hidden, model_.weights.lm_head).to(at::kFloat);  // (R, V)
     }
-    const int64_t steps = static_cast<int64_t>(tokens.size());
-    auto host_tokens = to_host<int64_t>(at::stack(tokens, 1));  // (R, steps)
-    auto host_sampling = to_host<float>(at::stack(sampling_logprobs, 1));
-    auto host_policy = to_host<float>(at::stack(policy_logprobs, 1));
-    finish_window(host_tokens, host_sampling, host_policy, steps, logits,
-                  steps == window /* the last step fed its tokens */);
+    return out;
   }
 
   // Records the window's tokens, retires finished rows and keeps the others' logits.
