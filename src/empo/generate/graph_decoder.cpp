@@ -87,10 +87,11 @@ DecodedSteps GraphDecoder::run(const DecodeWindow& window, int64_t steps) {
   TORCH_CHECK(nb <= max_blocks_, "a row reads ", nb, " blocks, more than the ", max_blocks_,
               " the decode graphs were built for");
   Bucket& b = bucket(R);
+  // Padding everywhere, then the live rows' columns over it (the padding's one visible slot,
+  // column 0, is among them).
   b.reset_to_padding();
   b.logits.narrow(0, 0, R).copy_(window.logits);
   b.read_blocks.narrow(0, 0, R).narrow(1, 0, nb).copy_(window.read_blocks);
-  b.key_positions.narrow(0, 0, R).fill_(-1);
   b.key_positions.narrow(0, 0, R)
       .narrow(1, 0, window.key_positions.size(1))
       .copy_(window.key_positions);
