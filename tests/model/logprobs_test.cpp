@@ -71,6 +71,45 @@ TEST(TokenLogprobs, MatchesDenseLogSoftmaxAtTemperature) {
   EXPECT_TRUE(at::allclose(statistics.entropy, -(log_p.exp() * log_p).sum(1), 1e-5, 1e-6));
 }
 
+// A frozen head (LoRA trains adapters only) gets no gradient, and the hidden states' gradient
+// is the one the trained head gives.
+TEST(TokenLogprobs, FrozenHeadGetsNoGradientAndTheSameHiddenGradient) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
+  auto hidden = at::randn({9, 8}, generator).requires_grad_(true);
+  auto head = at::randn({13, 8}, generator);
+  auto targets = at::randint(0, 13, {9}, generator);
+  auto weights = at::randn({9}, generator);
+  auto frozen = token_logprobs(hidden, head, targets, 1.0, 4);
+  auto grad_frozen = torch::autograd::grad({(frozen * weights).sum()}, {hidden})[0];
+  auto trained_head = head.clone().requires_grad_(true);
+  auto trained = token_logprobs(hidden, trained_head, targets, 1.0, 4);
+  (trained * weights).sum().backward();
+  EXPECT_FALSE(head.grad().defined());
+  EXPECT_TRUE(trained_head.grad().defined());
+  EXPECT_TRUE(at::allclose(grad_frozen, hidden.grad(), 1e-6, 1e-7));
+}
+
+// bf16: the head's gradient is summed in bf16 by float32-accumulating GEMMs, one rounding per
+// chunk, and stays within bf16 precision of the float32 gradient.
+TEST(TokenLogprobs, Bfloat16HeadGradientWithinBfloat16PrecisionOfFloat32) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto hidden32 = at::randn({40, 16}, generator);
+  auto head32 = at::randn({50, 16}, generator);
+  auto targets = at::randint(0, 50, {40}, generator);
+  auto weights = at::randn({40}, generator);
+  auto gradient = [&](at::ScalarType dtype) {
+    auto hidden = hidden32.to(dtype, false, /*copy=*/true).requires_grad_(true);
+    auto head = head32.to(dtype, false, /*copy=*/true).requires_grad_(true);
+    (token_logprobs(hidden, head, targets, 1.0, 8) * weights).sum().backward();
+    EXPECT_EQ(head.grad().scalar_type(), dtype);
+    return head.grad().to(at::kFloat);
+  };
+  auto reference = gradient(at::kFloat);
+  auto bf16 = gradient(at::kBFloat16);
+  const double scale = reference.abs().max().item<double>();
+  EXPECT_LE((bf16 - reference).abs().max().item<double>(), 0.05 * scale);
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, PolicyGradientGolden, ::testing::ValuesIn(test::golden_cases()),
                          test::golden_case_name<::testing::TestParamInfo<test::GoldenCase>>);
 

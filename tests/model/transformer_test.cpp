@@ -33,6 +33,21 @@ TEST_P(TransformerGolden, RightPaddedLogitsAndHiddenStates) {
   }
 }
 
+// Right-padded rows attend causally without a mask tensor (sdpa: is_causal with grouped
+// heads; eager: one (1, 1, T, T) mask): the same logits as the masked path, and transformers'.
+TEST_P(TransformerGolden, RightPaddedCausalPathMatchesMaskedPathAndTransformers) {
+  auto mask = goldens["right_pad.attention_mask"];
+  auto ids = goldens["right_pad.input_ids"];
+  at::NoGradGuard no_grad;
+  for (auto implementation : {AttnImplementation::eager, AttnImplementation::sdpa}) {
+    model.attn_implementation = implementation;
+    auto masked = forward_logits(model, make_batch(ids, mask));
+    auto causal = forward_logits(model, make_batch(ids, mask, Padding::right));
+    EXPECT_LE(test::max_abs_error_where(causal, masked, mask), 1e-5);
+    EXPECT_LE(test::max_abs_error_where(causal, goldens["right_pad.logits"], mask), 1e-4);
+  }
+}
+
 TEST_P(TransformerGolden, LeftPaddedLogitsWithExplicitPositions) {
   auto mask = goldens["left_pad.attention_mask"];
   ForwardBatch batch{goldens["left_pad.input_ids"], goldens["left_pad.position_ids"],
@@ -92,7 +107,10 @@ TEST_P(TransformerGolden, PagedDecodingOverScatteredBlocksMatchesTransformers) {
   prefill.position_ids = positions.narrow(1, 0, split);
   prefill.write_slots = slots.narrow(1, 0, split);
   prefill.key_mask = mask.narrow(1, 0, split).to(at::kBool);
+  auto masked_logits = at::linear(forward_hidden(model, prefill, pool), model.weights.lm_head);
+  prefill.padding = Padding::right;  // the same prefill, causal without a mask
   auto logits = at::linear(forward_hidden(model, prefill, pool), model.weights.lm_head);
+  EXPECT_LE(test::max_abs_error_where(logits, masked_logits, mask.narrow(1, 0, split)), 1e-5);
   EXPECT_LE(
       test::max_abs_error_where(logits, expected.narrow(1, 0, split), mask.narrow(1, 0, split)),
       1e-4);

@@ -218,6 +218,7 @@ class Rollout {
       batch.position_ids = long_tensor(positions, P, L, device_);
       batch.write_slots = long_tensor(slots, P, L, device_);
       batch.key_mask = long_tensor(real, P, L, device_).to(at::kBool);
+      batch.padding = model::Padding::right;  // each prompt's tokens come first
       auto hidden = model::forward_hidden(model_, batch, pool_).reshape({P * L, -1});  // (P*L, C)
       auto last_hidden = hidden.index_select(0, at::tensor(final_position).to(device_));
       auto logits = at::linear(last_hidden, model_.weights.lm_head).to(at::kFloat);  // (P, V)

@@ -51,9 +51,15 @@ class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
     const int64_t chunk_rows = context->saved_data["chunk_rows"].toInt();
     auto grad_output = grad_outputs[0].to(at::kFloat);  // (N)
     const int64_t N = hidden.size(0);
-    auto grad_hidden = at::empty_like(hidden);
-    auto grad_head = at::zeros(lm_head.sizes(), lm_head.options().dtype(at::kFloat));
-    for (int64_t start = 0; start < N; start += chunk_rows) {
+    // A frozen head (LoRA) gets no gradient: at 7B its (V, C) would be 1 GB in bf16. A trained
+    // one is summed in its own dtype: each chunk's product accumulates in float32 inside the
+    // GEMM (addmm) and rounds once into the sum, so no float32 (V, C) copy exists.
+    const bool hidden_needs_grad = context->needs_input_grad(0);
+    const bool head_needs_grad = context->needs_input_grad(1);
+    at::Tensor grad_hidden = hidden_needs_grad ? at::empty_like(hidden) : at::Tensor();
+    at::Tensor grad_head = head_needs_grad ? at::zeros_like(lm_head) : at::Tensor();  // (V, C)
+    for (int64_t start = 0; start < N && (hidden_needs_grad || head_needs_grad);
+         start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       auto hidden_chunk = hidden.narrow(0, start, n);
       auto probabilities = at::softmax(chunk_logits(hidden_chunk, lm_head, temperature), 1);
@@ -61,13 +67,12 @@ class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
       auto grad_logits = probabilities.mul_(weight).neg_();        // (n, V)
       grad_logits.scatter_add_(1, targets.narrow(0, start, n).unsqueeze(1), weight);
       if (temperature != 1.0) grad_logits.div_(temperature);
-      auto grad_logits_typed = grad_logits.to(hidden.scalar_type());
-      grad_hidden.narrow(0, start, n).copy_(at::matmul(grad_logits_typed, lm_head));
-      grad_head.add_(at::matmul(grad_logits.t(), hidden_chunk.to(at::kFloat)));
+      auto grad_logits_typed = grad_logits.to(hidden.scalar_type());  // (n, V)
+      if (hidden_needs_grad)
+        grad_hidden.narrow(0, start, n).copy_(at::matmul(grad_logits_typed, lm_head));
+      if (head_needs_grad) grad_head.addmm_(grad_logits_typed.t(), hidden_chunk);
     }
-    return {grad_hidden,  grad_head.to(lm_head.scalar_type()),
-            at::Tensor(), at::Tensor(),
-            at::Tensor(), at::Tensor()};
+    return {grad_hidden, grad_head, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -118,16 +123,18 @@ std::vector<std::vector<float>> sequence_logprobs(
     int64_t T = 1;
     for (size_t i = first; i < last; ++i) T = std::max<int64_t>(T, sequences[i].size());
     const int64_t B = static_cast<int64_t>(last - first);
-    auto ids = at::zeros({B, T}, at::kLong);
-    auto mask = at::zeros({B, T}, at::kLong);
+    // Rows built on the host in one buffer each, then one copy apiece (indexing a tensor per
+    // element is a dispatch per token).
+    std::vector<int64_t> id_values(B * T, 0), mask_values(B * T, 0);
     for (int64_t row = 0; row < B; ++row) {
       const auto& sequence = sequences[first + row];
-      for (size_t t = 0; t < sequence.size(); ++t) {
-        ids[row][t] = sequence[t];
-        mask[row][t] = 1;
-      }
+      std::copy(sequence.begin(), sequence.end(), id_values.begin() + row * T);
+      std::fill_n(mask_values.begin() + row * T, sequence.size(), 1);
     }
-    auto hidden = forward_hidden(model, make_batch(ids.to(device), mask.to(device)));  // (B, T, C)
+    auto ids = at::tensor(id_values, at::kLong).view({B, T});     // (B, T)
+    auto mask = at::tensor(mask_values, at::kLong).view({B, T});  // (B, T)
+    auto hidden =                                                 // (B, T, C)
+        forward_hidden(model, make_batch(ids.to(device), mask.to(device), Padding::right));
     if (T < 2) continue;
     auto predicting = hidden.narrow(1, 0, T - 1).reshape({B * (T - 1), -1});
     auto targets = ids.narrow(1, 1, T - 1).reshape({-1}).to(device);

@@ -8,6 +8,7 @@
 #include "empo/io/durable.h"
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
+#include "empo/model/device.h"
 
 namespace empo::model {
 
@@ -250,11 +251,14 @@ at::Tensor add_lora(const at::Tensor& out, const at::Tensor& x, const LoraAdapte
   at::Tensor input = x;  // (..., in)
   const double p = lora->settings.dropout;
   if (lora->dropout_active && p > 0) {
-    // Drawn on the CPU from a seeded generator: the same masks on every device and replay.
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(
-        mix(mix(lora->dropout_seed, layer), static_cast<uint64_t>(module)));
-    auto keep = at::empty(x.sizes(), at::kFloat).bernoulli_(1.0 - p, generator);
-    input = x * keep.div_(1.0 - p).to(x.device(), x.scalar_type());
+    // Drawn where x lives from a generator seeded per (step, micro-batch, layer, module): the
+    // same masks on every replay (gradient checkpointing, resume). On CUDA in x's dtype, so no
+    // activation-sized host tensor is drawn and copied per module.
+    const uint64_t seed = mix(mix(lora->dropout_seed, layer), static_cast<uint64_t>(module));
+    auto generator = seeded_generator(x.device(), seed);
+    const auto mask_dtype = x.is_cuda() ? x.scalar_type() : at::kFloat;
+    auto keep = at::empty(x.sizes(), x.options().dtype(mask_dtype)).bernoulli_(1.0 - p, generator);
+    input = x * keep.div_(1.0 - p).to(x.scalar_type());
   }
   auto delta = at::linear(at::linear(input, pair.A), pair.B);  // (..., out)
   return at::add(out, delta, lora->settings.scaling());        // one pass: out + scaling * delta

@@ -76,6 +76,23 @@ inline at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Te
 #endif
 }
 
+// Causal softmax(q k^T / sqrt(D)) v with grouped-query heads and no mask tensor, for batches
+// whose padding is on the right (a real query never sees a later slot, so it never sees
+// padding). Without a mask CUDA can pick the flash kernel, and grouped heads are shared in the
+// kernel instead of being repeated (and saved for backward). q (B, H, T, D); k, v
+// (B, Hkv, T, D). Returns (B, H, T, D).
+inline at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, std::nullopt, 0.0, /*is_causal=*/true,
+                                          std::nullopt, /*enable_gqa=*/true);
+#else
+  const int64_t groups = q.size(1) / k.size(1);
+  return std::get<0>(at::_scaled_dot_product_attention(q, k.repeat_interleave(groups, 1),
+                                                       v.repeat_interleave(groups, 1), {}, 0.0,
+                                                       false, /*is_causal=*/true));
+#endif
+}
+
 inline std::string torch_version() {
   return TORCH_VERSION;
 }

@@ -90,12 +90,34 @@ bool uses_sdpa(AttnImplementation implementation) {
 // One tensor shared by all layers and heads, O(B T S); the scores sdpa avoids are O(B H T S)
 // per layer.
 struct Visibility {
-  at::Tensor mask;      // (B, 1, T, S) bool, for eager; undefined with sdpa
-  at::Tensor additive;  // (B, 1, T, S) 0 / -inf in the compute dtype, for sdpa
+  at::Tensor mask;      // (B or 1, 1, T, S) bool, for eager; undefined with sdpa
+  at::Tensor additive;  // (B, 1, T, S) 0 / -inf in the compute dtype, for sdpa with a mask
+  bool causal = false;  // sdpa over right-padded rows: is_causal, no mask tensor
 };
+
+// mask (B, 1, T, S) bool; undefined with `causal` (right-padded rows over T == S slots).
+Visibility make_visibility(const Model& model, const at::Tensor& mask, bool causal, int64_t T,
+                           const at::TensorOptions& options) {
+  Visibility visibility;
+  const bool sdpa = uses_sdpa(model.attn_implementation);
+  if (causal && sdpa) {
+    visibility.causal = true;
+  } else if (causal) {  // one (1, 1, T, T) mask broadcast over the batch
+    auto slots = at::arange(T, options.dtype(at::kLong));
+    visibility.mask = (slots.unsqueeze(0) <= slots.unsqueeze(1)).view({1, 1, T, T});
+  } else if (mask.defined() && sdpa) {
+    visibility.additive =
+        at::zeros(mask.sizes(), options)
+            .masked_fill_(mask.logical_not(), -std::numeric_limits<float>::infinity());
+  } else {
+    visibility.mask = mask;
+  }
+  return visibility;
+}
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      const Visibility& visibility) {
+  if (visibility.causal) return compat::causal_attention(q, k, v);
   return visibility.additive.defined()
              ? compat::scaled_dot_product_attention(q, k, v, visibility.additive)
              : eager_attention(q, k, v, visibility.mask);
@@ -312,23 +334,17 @@ at::Tensor checkpointed_decoder_layer(const ModelConfig& config, const LayerPara
   return CheckpointedLayer::apply(x, at::TensorList(tensors), replay);
 }
 
-// The layers over embedded tokens, given who sees whom (mask (B, 1, T, S) bool; undefined for
-// a paged decode step, which has its own) and the cache.
+// The layers over embedded tokens, given who sees whom (mask (B, 1, T, S) bool; causal for
+// right-padded rows without a cache; neither for a paged decode step, which has its own) and
+// the cache.
 at::Tensor run_layers(const Model& model, const at::Tensor& input_ids,
-                      const at::Tensor& position_ids, const at::Tensor& mask,
+                      const at::Tensor& position_ids, const at::Tensor& mask, bool causal,
                       const LayerCache& cache, std::vector<at::Tensor>* hidden_states) {
   const auto& config = model.config;
   const auto& weights = model.weights;
   auto x = at::embedding(weights.embed_tokens, input_ids);  // (B, T, C)
   auto rotary = rotary_tables(position_ids, config.head_dim, config.rope_theta, x.scalar_type());
-  Visibility visibility;  // none for a paged decode step (mask undefined): it has its own
-  if (!mask.defined()) {
-  } else if (uses_sdpa(model.attn_implementation))
-    visibility.additive =
-        at::zeros(mask.sizes(), x.options())
-            .masked_fill_(mask.logical_not(), -std::numeric_limits<float>::infinity());
-  else
-    visibility.mask = mask;
+  const Visibility visibility = make_visibility(model, mask, causal, x.size(1), x.options());
   const bool checkpoint =
       model.gradient_checkpointing && !cache.kv && !cache.pool && at::GradMode::is_enabled();
   if (hidden_states) hidden_states->push_back(x);
@@ -354,10 +370,13 @@ at::Tensor forward_hidden(const Model& model, const ForwardBatch& batch, KVState
                            std::to_string(kv->capacity()));
   if (batch.key_mask.size(1) != first_slot + T)
     throw std::logic_error("key_mask must cover the cached and the new slots");
-  auto mask = attention_mask(batch.key_mask, first_slot, T);  // (B, 1, T, S)
+  const bool causal = !kv && batch.padding == Padding::right;
+  at::Tensor mask;  // (B, 1, T, S)
+  if (!causal) mask = attention_mask(batch.key_mask, first_slot, T);
   LayerCache cache;
   cache.kv = kv;
-  auto x = run_layers(model, batch.input_ids, batch.position_ids, mask, cache, hidden_states);
+  auto x =
+      run_layers(model, batch.input_ids, batch.position_ids, mask, causal, cache, hidden_states);
   if (kv) kv->length += T;
   return x;
 }
@@ -370,15 +389,17 @@ at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool&
   cache.paged = &batch;
   cache.fused = !pool.keys.empty() && paged_attention_reads_in_place(pool.keys[0]);
   at::Tensor mask;  // (B, 1, T, T) for a prefill's attention to its own tokens
-  if (!batch.read_blocks.defined()) {
+  const bool prefill = !batch.read_blocks.defined();
+  const bool causal = prefill && batch.padding == Padding::right;
+  if (prefill && !causal) {
     mask = attention_mask(batch.key_mask, 0, T);
-  } else if (!cache.fused) {
+  } else if (!prefill && !cache.fused) {
     // Only the gather path needs the mask; the in-place kernel reads positions itself.
     auto keys = batch.key_positions.unsqueeze(1);            // (B, 1, S)
     auto queries = batch.position_ids.unsqueeze(-1);         // (B, T, 1)
     cache.decode_visible = (keys >= 0) & (keys <= queries);  // (B, T, S)
   }
-  return run_layers(model, batch.input_ids, batch.position_ids, mask, cache, nullptr);
+  return run_layers(model, batch.input_ids, batch.position_ids, mask, causal, cache, nullptr);
 }
 
 at::Tensor forward_logits(const Model& model, const ForwardBatch& batch, KVState* kv) {
@@ -390,9 +411,10 @@ at::Tensor positions_from_mask(const at::Tensor& attention_mask) {
   return (attention_mask.to(at::kLong).cumsum(1) - 1).clamp_min(0);
 }
 
-ForwardBatch make_batch(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+ForwardBatch make_batch(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                        Padding padding) {
   return {input_ids.to(at::kLong), positions_from_mask(attention_mask),
-          attention_mask.to(at::kBool)};
+          attention_mask.to(at::kBool), padding};
 }
 
 KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity) {

@@ -19,10 +19,16 @@ struct KVState {
   int64_t capacity() const { return keys.empty() ? 0 : keys[0].size(2); }
 };
 
+// Where a batch's padding sits. Right-padded rows (real tokens first, as training, scoring and
+// prefill pack them) attend causally with no mask tensor: a real query never sees a later slot.
+// Any other layout (left padding, a cache) keeps the (B, 1, T, S) mask.
+enum class Padding { right, any };
+
 struct ForwardBatch {
   at::Tensor input_ids;     // (B, T) int64
   at::Tensor position_ids;  // (B, T) int64, RoPE positions
   at::Tensor key_mask;      // (B, S) bool, S = kv.length + T: which slots hold real tokens
+  Padding padding = Padding::any;
 };
 
 // A paged cache: every layer's keys and values live in one pool of fixed-size blocks, and the
@@ -46,9 +52,10 @@ struct PagedBatch {
   // ones (key_mask (B, T) bool) only. Decode: each row reads its blocks, whose slots hold the
   // positions key_positions names (-1: an empty slot); a query at position p sees the slots
   // of positions <= p, its own included (written first).
-  at::Tensor key_mask;       // (B, T) bool, prefill
-  at::Tensor read_blocks;    // (B, nb) int64, decode
-  at::Tensor key_positions;  // (B, nb * block_size) int64, decode
+  at::Tensor key_mask;             // (B, T) bool, prefill
+  Padding padding = Padding::any;  // prefill: Padding::right needs no mask (key_mask unread)
+  at::Tensor read_blocks;          // (B, nb) int64, decode
+  at::Tensor key_positions;        // (B, nb * block_size) int64, decode
 };
 
 // Final-norm hidden states (B, T, C). With kv, the new tokens' keys/values are written to
@@ -67,9 +74,11 @@ at::Tensor forward_hidden(const Model& model, const PagedBatch& batch, SlotPool&
 at::Tensor forward_logits(const Model& model, const ForwardBatch& batch, KVState* kv = nullptr);
 
 // Batch helpers from an attention mask (B, T) of 0/1: positions = cumsum(mask) - 1 clamped
-// at 0 (HF's convention for left padding).
+// at 0 (HF's convention for left padding). `padding` is the caller's promise about the mask's
+// layout (Padding::right: each row's ones come first).
 at::Tensor positions_from_mask(const at::Tensor& attention_mask);
-ForwardBatch make_batch(const at::Tensor& input_ids, const at::Tensor& attention_mask);
+ForwardBatch make_batch(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                        Padding padding = Padding::any);
 
 // An empty cache for B rows and `capacity` slots in the model's dtype/device.
 KVState allocate_kv(const Model& model, int64_t batch_size, int64_t capacity);

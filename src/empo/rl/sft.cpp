@@ -168,7 +168,7 @@ SftLoss sft_loss(const model::Model& model, const std::vector<SftExample>& batch
     }
   }
   const auto device = model.weights.embed_tokens.device();
-  auto forward = model::make_batch(ids.to(device), mask.to(device));
+  auto forward = model::make_batch(ids.to(device), mask.to(device), model::Padding::right);
   auto hidden = model::forward_hidden(model, forward);  // (B, T, C)
   auto picked = hidden.reshape({B * T, hidden.size(2)})
                     .index_select(0, at::tensor(rows, at::kLong).to(device));

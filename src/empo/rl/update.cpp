@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "empo/model/device.h"
 #include "empo/model/logprobs.h"
 #include "empo/model/transformer.h"
 
@@ -43,19 +44,20 @@ PackedBatch pack(const std::vector<const TrainSample*>& samples, bool mask_trunc
     }
   }
   auto longs = [&](std::vector<int64_t>& values, std::vector<int64_t> shape) {
-    return at::tensor(values, at::kLong).view(shape).to(device);
+    return model::to_device(at::tensor(values, at::kLong).view(shape), device);
   };
   return {longs(ids, {n, T}),
           longs(attention, {n, T}),
           longs(predicting, {n * K}),
           longs(targets, {n * K}),
-          at::tensor(mask).view({n, K}).to(device),
+          model::to_device(at::tensor(mask).view({n, K}), device),
           K};
 }
 
 at::Tensor completion_hidden(const model::Model& model, const PackedBatch& batch) {
   auto hidden =  // (n, T, C)
-      model::forward_hidden(model, model::make_batch(batch.input_ids, batch.attention_mask));
+      model::forward_hidden(
+          model, model::make_batch(batch.input_ids, batch.attention_mask, model::Padding::right));
   return hidden.reshape({-1, hidden.size(-1)}).index_select(0, batch.predicting);
 }
 
@@ -74,7 +76,8 @@ at::Tensor stack_rows(const std::vector<const TrainSample*>& samples,
     const auto& source = samples[row]->*member;
     std::copy(source.begin(), source.end(), values.begin() + row * K);
   }
-  return at::tensor(values).view({static_cast<int64_t>(samples.size()), K}).to(device);
+  return model::to_device(at::tensor(values).view({static_cast<int64_t>(samples.size()), K}),
+                          device);
 }
 
 void store_logprobs(std::vector<TrainSample>& samples, std::vector<float> TrainSample::*member,
