@@ -52,6 +52,38 @@ TEST(ProcessGroup, TwoRanksSumMaxAndGradients) {
   }
 }
 
+// Buckets of 3 elements: gradients cut over several buckets, packed several to a bucket, a bf16
+// gradient staged through float32, float32 ones summed in their own storage.
+TEST(ProcessGroup, BucketedGradientSumsEqualTheWholeSums) {
+  const std::string store = test::temp_dir("dist-buckets") + "/store";
+  at::Tensor results[2];
+  const void* storage_before[2] = {nullptr, nullptr};
+  const void* storage_after[2] = {nullptr, nullptr};
+  auto worker = [&](int rank) {
+    auto group = Group::with_file_store(store, rank, 2);
+    auto big = at::zeros({7}).requires_grad_(true);
+    big.mutable_grad() = at::arange(7, at::kFloat) * (rank + 1);
+    auto small = at::zeros({2}).requires_grad_(true);
+    small.mutable_grad() = at::full({2}, 0.5 * (rank + 1));
+    auto low = at::zeros({4}, at::kBFloat16).requires_grad_(true);
+    low.mutable_grad() = at::full({4}, rank + 1.0, at::kBFloat16);
+    storage_before[rank] = big.grad().data_ptr();
+    all_reduce_gradients(group, {big, small, low}, /*bucket_elements=*/3);
+    storage_after[rank] = big.grad().data_ptr();
+    EXPECT_EQ(low.grad().scalar_type(), at::kBFloat16);
+    results[rank] = at::cat({big.grad(), small.grad(), low.grad().to(at::kFloat)});
+    group.barrier();
+  };
+  std::thread first(worker, 0), second(worker, 1);
+  first.join();
+  second.join();
+  auto expected = at::cat({at::arange(7, at::kFloat) * 3, at::full({2}, 1.5), at::full({4}, 3.0)});
+  for (int rank = 0; rank < 2; ++rank) {
+    EXPECT_TRUE(results[rank].equal(expected)) << rank;
+    EXPECT_EQ(storage_before[rank], storage_after[rank]);  // summed in place
+  }
+}
+
 TEST(ProcessGroup, ReduceToOneRankAndBroadcastFromOne) {
   // Over a TCPStore served by rank 0, as a multi-machine launch rendezvouses (MASTER_ADDR).
   const int port = 20000 + static_cast<int>(getpid() % 20000);

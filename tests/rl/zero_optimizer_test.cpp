@@ -97,12 +97,13 @@ TEST(ZeroOptimizer, OwnedRangesCoverTheParametersOnce) {
 struct Sharding {
   int stage;
   at::ScalarType dtype;
+  int64_t bucket_elements = dist::kBucketElements;  // 4: buckets cut and pack the parameters
 };
 
 class ShardedLikeReplicated : public ::testing::TestWithParam<Sharding> {};
 
 TEST_P(ShardedLikeReplicated, TwoRanksStepLikeOneProcessWithTheSummedGradient) {
-  const auto [stage, dtype] = GetParam();
+  const auto [stage, dtype, bucket_elements] = GetParam();
   constexpr int kSteps = 3;
   auto reference = start_parameters(dtype);
   AdamW adamw(reference, kSettings);
@@ -116,7 +117,7 @@ TEST_P(ShardedLikeReplicated, TwoRanksStepLikeOneProcessWithTheSummedGradient) {
   int64_t bytes[2] = {0, 0};
   on_ranks(2, [&](int rank, const dist::Group& group) {
     auto parameters = start_parameters(dtype);
-    ZeroOptimizer optimizer(parameters, kSettings, group, stage);
+    ZeroOptimizer optimizer(parameters, kSettings, group, stage, bucket_elements);
     for (int step = 0; step < kSteps; ++step) {
       give_gradient(optimizer, parameters, rank, step);
       auto outcome = optimizer.step(1.0, kMaxNorm, kLr);
@@ -166,7 +167,9 @@ TEST(ZeroOptimizer, NonFiniteStepChangesNothing) {
 
 INSTANTIATE_TEST_SUITE_P(Stages, ShardedLikeReplicated,
                          ::testing::Values(Sharding{1, at::kFloat}, Sharding{2, at::kFloat},
-                                           Sharding{1, at::kBFloat16}, Sharding{2, at::kBFloat16}));
+                                           Sharding{1, at::kBFloat16}, Sharding{2, at::kBFloat16},
+                                           Sharding{1, at::kFloat, 4}, Sharding{2, at::kFloat, 4},
+                                           Sharding{2, at::kBFloat16, 4}));
 
 TEST(ZeroOptimizer, StateMovesBetweenStagesAndNumbersOfRanks) {
   // Two steps on 2 ranks (stage 1), then the third step on 1 process (stage 0), on 3 ranks

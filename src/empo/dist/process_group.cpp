@@ -216,29 +216,45 @@ at::Device rank_device(const at::Device& configured) {
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env_int("LOCAL_RANK", 0)));
 }
 
-void all_reduce_gradients(const Group& group, const std::vector<at::Tensor>& parameters) {
+void all_reduce_gradients(const Group& group, const std::vector<at::Tensor>& parameters,
+                          int64_t bucket_elements) {
   if (!group.is_distributed()) return;
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> flat;
-  for (const auto& parameter : parameters)
-    flat.push_back(parameter.grad().defined()
-                       ? parameter.grad().to(at::kFloat).reshape({-1})
-                       : at::zeros({parameter.numel()}, parameter.options().dtype(at::kFloat)));
-  std::vector<at::Tensor> buffer{at::cat(flat)};
-  group.all_reduce_sum(buffer);
-  int64_t offset = 0;
-  for (const auto& parameter : parameters) {
-    auto& grad = const_cast<at::Tensor&>(parameter).mutable_grad();
+  std::vector<Span> spans;
+  std::vector<at::Tensor> flat;  // each parameter's gradient as a flat view
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    auto& grad = const_cast<at::Tensor&>(parameters[i]).mutable_grad();
     // A float32 gradient of a bf16 parameter (rl::GradAccumulator) stays float32.
-    auto slice = buffer[0]
-                     .narrow(0, offset, parameter.numel())
-                     .view(parameter.sizes())
-                     .to(grad.defined() ? grad.scalar_type() : parameter.scalar_type());
-    offset += parameter.numel();
-    if (grad.defined())
-      grad.copy_(slice);
-    else
-      grad = slice.clone();
+    if (!grad.defined()) grad = at::zeros_like(parameters[i], at::MemoryFormat::Contiguous);
+    if (!grad.is_contiguous()) grad = grad.contiguous();
+    flat.push_back(grad.view({-1}));
+    spans.push_back({i, 0, parameters[i].numel(), 0});
+  }
+  at::Tensor staging;  // (bucket_elements) float32, made at the first bucket that needs it
+  for (const Bucket& bucket : plan_buckets(spans, bucket_elements)) {
+    const Span& first = bucket.pieces.front();
+    if (bucket.pieces.size() == 1 && flat[first.tensor].scalar_type() == at::kFloat) {
+      std::vector<at::Tensor> in_place{flat[first.tensor].narrow(0, first.offset, first.length)};
+      group.all_reduce_sum(in_place);
+      continue;
+    }
+    if (!staging.defined() || staging.device() != flat[first.tensor].device())
+      staging = at::empty({bucket_elements}, flat[first.tensor].options().dtype(at::kFloat));
+    int64_t filled = 0;
+    for (const Span& piece : bucket.pieces) {
+      staging.narrow(0, filled, piece.length)
+          .copy_(flat[piece.tensor].narrow(0, piece.offset, piece.length));
+      filled += piece.length;
+    }
+    std::vector<at::Tensor> buffer{staging.narrow(0, 0, bucket.elements)};
+    group.all_reduce_sum(buffer);
+    filled = 0;
+    for (const Span& piece : bucket.pieces) {
+      flat[piece.tensor]
+          .narrow(0, piece.offset, piece.length)
+          .copy_(staging.narrow(0, filled, piece.length));
+      filled += piece.length;
+    }
   }
 }
 

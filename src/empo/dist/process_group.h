@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "empo/dist/buckets.h"
 #include "empo/model/torch_compat.h"
 
 namespace empo::dist {
@@ -69,8 +70,12 @@ std::string local_address_towards(const std::string& host);
 // that the ranks of one machine use one GPU each.
 at::Device rank_device(const at::Device& configured);
 
-// Sums the gradients of `parameters` over all ranks in one flat buffer (a parameter without a
-// gradient contributes zeros, so every rank takes part in the same collective).
-void all_reduce_gradients(const Group& group, const std::vector<at::Tensor>& parameters);
+// Sums the gradients of `parameters` over all ranks, bucket by bucket (buckets.h): a bucket
+// that is one run of a float32 gradient is reduced in place; the others go through one reused
+// float32 staging buffer of at most bucket_elements, so no copy of all gradients is made. A
+// parameter without a gradient gets a zero one (in its own dtype) and takes part, so every rank
+// runs the same collectives. Sums are float32 whatever the gradients' dtype.
+void all_reduce_gradients(const Group& group, const std::vector<at::Tensor>& parameters,
+                          int64_t bucket_elements = kBucketElements);
 
 }  // namespace empo::dist

@@ -20,28 +20,58 @@ AdamW::AdamW(std::vector<at::Tensor> parameters, const AdamWSettings& settings)
   }
 }
 
-void adamw_update(at::Tensor& weights, const at::Tensor& grad, at::Tensor& exp_avg,
-                  at::Tensor& exp_avg_sq, const AdamWSettings& settings, double lr, int64_t step) {
+namespace {
+
+// Elements per foreach group: its denominators (sqrt of the second moments) are allocated at
+// once, 256 MiB of float32 at most, instead of 4 bytes per parameter of the whole model.
+constexpr int64_t kForeachElements = int64_t{1} << 26;
+
+}  // namespace
+
+void adamw_update(const std::vector<at::Tensor>& weights, const std::vector<at::Tensor>& grads,
+                  const std::vector<at::Tensor>& exp_avg, const std::vector<at::Tensor>& exp_avg_sq,
+                  const AdamWSettings& settings, double lr, int64_t step) {
   const double correction1 = 1.0 - std::pow(settings.beta1, static_cast<double>(step));
   const double correction2 = 1.0 - std::pow(settings.beta2, static_cast<double>(step));
-  if (settings.weight_decay != 0.0) weights.mul_(1.0 - lr * settings.weight_decay);
-  exp_avg.mul_(settings.beta1).add_(grad, 1.0 - settings.beta1);
-  exp_avg_sq.mul_(settings.beta2).addcmul_(grad, grad, 1.0 - settings.beta2);
-  auto denominator = (exp_avg_sq.sqrt() / std::sqrt(correction2)).add_(settings.epsilon);
-  weights.addcdiv_(exp_avg, denominator, -lr / correction1);
+  for (size_t first = 0; first < weights.size();) {
+    size_t last = first;
+    int64_t elements = 0;
+    while (last < weights.size() &&
+           (last == first || elements + weights[last].numel() <= kForeachElements))
+      elements += weights[last++].numel();
+    const size_t count = last - first;
+    const at::TensorList w(weights.data() + first, count), g(grads.data() + first, count);
+    const at::TensorList m(exp_avg.data() + first, count), v(exp_avg_sq.data() + first, count);
+    if (settings.weight_decay != 0.0) at::_foreach_mul_(w, 1.0 - lr * settings.weight_decay);
+    at::_foreach_mul_(m, settings.beta1);
+    at::_foreach_add_(m, g, 1.0 - settings.beta1);
+    at::_foreach_mul_(v, settings.beta2);
+    at::_foreach_addcmul_(v, g, g, 1.0 - settings.beta2);
+    auto denominators = at::_foreach_sqrt(v);
+    at::_foreach_div_(denominators, std::sqrt(correction2));
+    at::_foreach_add_(denominators, settings.epsilon);
+    at::_foreach_addcdiv_(w, m, denominators, -lr / correction1);
+    first = last;
+  }
 }
 
 void AdamW::step(double lr) {
   at::NoGradGuard no_grad;
   ++steps_;
+  std::vector<at::Tensor> weights, grads, exp_avg, exp_avg_sq;
+  std::vector<size_t> updated;
   for (size_t i = 0; i < parameters_.size(); ++i) {
-    auto& parameter = parameters_[i];
+    const auto& parameter = parameters_[i];
     if (!parameter.grad().defined()) continue;
-    auto weights = master_[i].defined() ? master_[i] : parameter;  // float32, updated in place
-    adamw_update(weights, parameter.grad().to(at::kFloat), exp_avg_[i], exp_avg_sq_[i], settings_,
-                 lr, steps_);
-    if (master_[i].defined()) parameter.copy_(weights);
+    weights.push_back(master_[i].defined() ? master_[i] : parameter);  // float32, in place
+    grads.push_back(parameter.grad().to(at::kFloat));
+    exp_avg.push_back(exp_avg_[i]);
+    exp_avg_sq.push_back(exp_avg_sq_[i]);
+    updated.push_back(i);
   }
+  adamw_update(weights, grads, exp_avg, exp_avg_sq, settings_, lr, steps_);
+  for (size_t i : updated)
+    if (master_[i].defined()) parameters_[i].detach().copy_(master_[i]);
 }
 
 void AdamW::zero_grad() {

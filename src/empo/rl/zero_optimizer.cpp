@@ -151,11 +151,12 @@ std::string optimizer_shard_name(int rank, int world_size) {
 }
 
 ZeroOptimizer::ZeroOptimizer(std::vector<at::Tensor> parameters, const AdamWSettings& settings,
-                             dist::Group group, int stage)
+                             dist::Group group, int stage, int64_t bucket_elements)
     : parameters_(std::move(parameters)),
       settings_(settings),
       group_(std::move(group)),
-      stage_(stage) {
+      stage_(stage),
+      bucket_elements_(bucket_elements) {
   if (stage_ < 0 || stage_ > 2) throw std::logic_error("ZeroOptimizer: zero_stage is 0, 1 or 2");
   for (const auto& parameter : parameters_) {
     if (!parameter.is_contiguous())
@@ -204,55 +205,96 @@ void ZeroOptimizer::zero_grad() {
   if (grad_.defined()) grad_.zero_();
 }
 
-void ZeroOptimizer::gather_gradient_ranges() {
-  dist::all_reduce_gradients(group_, parameters_);
+std::vector<dist::Span> ZeroOptimizer::segment_spans(bool by_dtype) const {
+  std::vector<dist::Span> spans;
   for (const auto& segment : segments_) {
-    if (segment.owner != group_.rank()) continue;
-    const auto& grad = parameters_[segment.parameter].grad();
-    owned(grad_, segment)
-        .copy_(grad.reshape({-1}).narrow(0, segment.parameter_offset, segment.length));
+    int64_t key = segment.owner;
+    if (by_dtype)
+      key = key * 64 + static_cast<int64_t>(parameters_[segment.parameter].scalar_type());
+    spans.push_back({segment.parameter, segment.parameter_offset, segment.length, key});
   }
-  for (auto& parameter : parameters_) parameter.mutable_grad().reset();
+  return spans;
+}
+
+at::Tensor ZeroOptimizer::owned(const at::Tensor& flat_state, const dist::Span& piece) const {
+  return flat_state.narrow(0, offsets_[piece.tensor] + piece.offset - range_.begin, piece.length);
+}
+
+void ZeroOptimizer::reduce_gradients_to_owners() {
+  at::NoGradGuard no_grad;
+  // Bucket by bucket through one float32 staging buffer: pieces of one owner's range travel
+  // together in one reduce, and no float32 copy of a whole bf16 gradient is made.
+  at::Tensor staging;
+  for (const dist::Bucket& bucket : dist::plan_buckets(segment_spans(false), bucket_elements_)) {
+    if (!staging.defined())
+      staging = at::empty({std::min(bucket_elements_, total_)},
+                          parameters_.front().options().dtype(at::kFloat));
+    int64_t filled = 0;
+    for (const dist::Span& piece : bucket.pieces) {
+      auto into = staging.narrow(0, filled, piece.length);
+      const auto& grad = parameters_[piece.tensor].grad();
+      if (grad.defined())
+        into.copy_(grad.reshape({-1}).narrow(0, piece.offset, piece.length));
+      else
+        into.zero_();  // a rank without this gradient adds zeros
+      filled += piece.length;
+    }
+    auto reduced = staging.narrow(0, 0, bucket.elements);
+    const int owner = static_cast<int>(bucket.key);
+    group_.reduce_sum_to(reduced, owner);
+    if (owner != group_.rank()) continue;
+    filled = 0;
+    for (const dist::Span& piece : bucket.pieces) {
+      owned(grad_, piece).add_(reduced.narrow(0, filled, piece.length));
+      filled += piece.length;
+    }
+  }
+  for (auto& parameter : parameters_)
+    if (parameter.grad().defined()) parameter.mutable_grad().reset();
 }
 
 void ZeroOptimizer::reduce_micro_batch() {
   if (stage_ != 2) throw std::logic_error("ZeroOptimizer: reduce_micro_batch is for zero_stage 2");
-  at::NoGradGuard no_grad;
-  // One parameter at a time, each piece summed on its owner: the float32 copy of a bf16
-  // gradient exists for one parameter at a time.
-  size_t next = 0;
-  for (size_t i = 0; i < parameters_.size(); ++i) {
-    auto& parameter = parameters_[i];
-    at::Tensor flat =  // (numel) float32
-        parameter.grad().defined()
-            ? parameter.grad().to(at::kFloat).reshape({-1}).contiguous()
-            : at::zeros({parameter.numel()}, parameter.options().dtype(at::kFloat));
-    for (; next < segments_.size() && segments_[next].parameter == i; ++next) {
-      const Segment& segment = segments_[next];
-      auto piece = flat.narrow(0, segment.parameter_offset, segment.length);
-      group_.reduce_sum_to(piece, segment.owner);
-      if (segment.owner == group_.rank()) owned(grad_, segment).add_(piece);
-    }
-    if (parameter.grad().defined()) parameter.mutable_grad().reset();
-  }
+  reduce_gradients_to_owners();
 }
 
 void ZeroOptimizer::publish_weights() {
-  for (const auto& segment : segments_) {
-    auto weights = parameters_[segment.parameter].detach().reshape({-1}).narrow(
-        0, segment.parameter_offset, segment.length);
-    if (segment.owner == group_.rank()) weights.copy_(owned(master_, segment));
-    group_.broadcast_from(weights, segment.owner);
+  // Each owner's updated pieces travel in the parameters' dtype, a bucket per broadcast.
+  std::map<at::ScalarType, at::Tensor> staging;  // (bucket_elements) per parameter dtype
+  for (const dist::Bucket& bucket : dist::plan_buckets(segment_spans(true), bucket_elements_)) {
+    const auto& like = parameters_[bucket.pieces.front().tensor];
+    at::Tensor& buffer = staging[like.scalar_type()];
+    if (!buffer.defined()) buffer = at::empty({std::min(bucket_elements_, total_)}, like.options());
+    const int owner = static_cast<int>(bucket.key / 64);
+    auto weights_of = [&](const dist::Span& piece) {
+      return parameters_[piece.tensor].detach().reshape({-1}).narrow(0, piece.offset, piece.length);
+    };
+    int64_t filled = 0;
+    if (owner == group_.rank())
+      for (const dist::Span& piece : bucket.pieces) {
+        auto weights = weights_of(piece);
+        weights.copy_(owned(master_, piece));
+        buffer.narrow(0, filled, piece.length).copy_(weights);
+        filled += piece.length;
+      }
+    auto sent = buffer.narrow(0, 0, bucket.elements);
+    group_.broadcast_from(sent, owner);
+    if (owner == group_.rank()) continue;
+    filled = 0;
+    for (const dist::Span& piece : bucket.pieces) {
+      weights_of(piece).copy_(sent.narrow(0, filled, piece.length));
+      filled += piece.length;
+    }
   }
 }
 
 UpdateOutcome ZeroOptimizer::step(double loss, double max_norm, double lr) {
   if (replicated_) {
-    dist::all_reduce_gradients(group_, parameters_);
+    dist::all_reduce_gradients(group_, parameters_, bucket_elements_);
     return guarded_step(*replicated_, parameters_, loss, max_norm, lr);
   }
   at::NoGradGuard no_grad;
-  if (stage_ == 1) gather_gradient_ranges();
+  if (stage_ == 1) reduce_gradients_to_owners();
   for (const auto& parameter : parameters_)
     if (parameter.grad().defined())
       throw std::logic_error(
@@ -275,7 +317,7 @@ UpdateOutcome ZeroOptimizer::step(double loss, double max_norm, double lr) {
   if (max_norm > 0 && outcome.grad_norm > max_norm)
     grad_.mul_(max_norm / (outcome.grad_norm + 1e-6));  // torch's clip_grad_norm_ formula
   ++steps_;
-  adamw_update(master_, grad_, exp_avg_, exp_avg_sq_, settings_, lr, steps_);
+  adamw_update({master_}, {grad_}, {exp_avg_}, {exp_avg_sq_}, settings_, lr, steps_);
   publish_weights();
   grad_.zero_();  // the next step's sums start from nothing
   return outcome;

@@ -3,8 +3,9 @@
 //   0  replicated: gradients all-reduced, every rank holds the float32 master weights and both
 //      AdamW moments of every parameter (optimizer.safetensors, written by rank 0);
 //   1  the master weights and moments sharded: the parameters, flattened in order, are cut into
-//      world_size contiguous ranges; each rank keeps and updates only its range, then every
-//      range's owner broadcasts its updated weights (in the parameters' dtype);
+//      world_size contiguous ranges; the summed gradient is reduced into each range's owner (a
+//      reduce-scatter, bucket by bucket), each rank updates only its range, then every range's
+//      owner broadcasts its updated weights (in the parameters' dtype, bucket by bucket);
 //   2  as 1, and the gradients too: after every micro-batch's backward, each parameter's
 //      gradient is reduced to the owners of its ranges (a reduce-scatter) and freed, and each
 //      rank sums its range in float32, so no full-size gradient outlives a backward pass.
@@ -34,8 +35,9 @@ std::string optimizer_shard_name(int rank, int world_size);
 
 class ZeroOptimizer {
  public:
+  // Collectives carry at most bucket_elements elements each (dist/buckets.h).
   ZeroOptimizer(std::vector<at::Tensor> parameters, const AdamWSettings& settings,
-                dist::Group group, int stage);
+                dist::Group group, int stage, int64_t bucket_elements = dist::kBucketElements);
 
   // Stage 2: call reduce_micro_batch() after every micro-batch's backward, on every rank equally
   // often (a rank without a gradient adds zeros); it sums .grad() into the owners' float32
@@ -72,14 +74,20 @@ class ZeroOptimizer {
     int64_t length;
     int owner;
   };
-  void gather_gradient_ranges();  // stage 1
+  // Every segment as a span keyed by its owner (and, by_dtype, its parameter's dtype).
+  std::vector<dist::Span> segment_spans(bool by_dtype) const;
+  // Sums .grad() of every rank into the owners' float32 ranges and clears it (stage 1 once per
+  // step, stage 2 after every micro-batch).
+  void reduce_gradients_to_owners();
   void publish_weights();
   at::Tensor owned(const at::Tensor& flat_state, const Segment& segment) const;
+  at::Tensor owned(const at::Tensor& flat_state, const dist::Span& piece) const;
 
   std::vector<at::Tensor> parameters_;
   AdamWSettings settings_;
   dist::Group group_;
   int stage_;
+  int64_t bucket_elements_;
   std::vector<int64_t> offsets_;  // flat offset of each parameter
   int64_t total_ = 0;
   std::vector<Segment> segments_;  // every rank's, ordered by flat offset
