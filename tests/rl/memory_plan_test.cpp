@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "empo/dist/buckets.h"
 #include "empo/model/transformer.h"
 #include "empo/model/weights.h"
 #include "test_support.h"
@@ -106,11 +107,14 @@ TEST(MemoryPlan, ZeroStagesShardTheFloat32State) {
   gpu.nproc = 8;
   config.zero_stage = 1;
   auto stage1 = plan_memory(config, model, std::nullopt, gpu);
-  EXPECT_EQ(stage1.gradients, 2 * P + 4 * P);
+  // The collectives stage one float32 bucket at a time (dist/buckets.h).
+  const int64_t bucket = 4 * dist::kBucketElements;
+  EXPECT_EQ(stage1.collective_buffer, bucket);
+  EXPECT_EQ(stage1.gradients, 2 * P + 4 * P + bucket);
   EXPECT_EQ(stage1.optimizer, 16 * R);  // master, two moments, float32 gradient of a range
   config.zero_stage = 2;
   auto stage2 = plan_memory(config, model, std::nullopt, gpu);
-  EXPECT_EQ(stage2.gradients, 2 * P + 4 * R);
+  EXPECT_EQ(stage2.gradients, 2 * P + 4 * R + bucket);
   EXPECT_EQ(stage2.optimizer, 12 * R);
   gpu.nproc = 1;  // one rank owns every range
   EXPECT_EQ(plan_memory(config, model, std::nullopt, gpu).optimizer, 12 * P);
@@ -136,7 +140,11 @@ TEST(MemoryPlan, LoraTrainsOnlyTheAdapters) {
   config.lora_r = 0;
   auto full = plan_memory(config, model, std::nullopt, gpu);
   EXPECT_GT(full.optimizer, 180 * plan.optimizer);
-  EXPECT_GT(plan.activations, full.activations);  // the adapters' (tokens, r) projections
+  // The adapters' (tokens, r) projections; the frozen head gets no (V, C) gradient.
+  EXPECT_GT(plan.activations_without_checkpointing, full.activations_without_checkpointing);
+  EXPECT_EQ(plan.head_gradient, 0);
+  EXPECT_EQ(full.head_gradient, model.vocab_size * model.hidden_size * 2);  // bf16
+  EXPECT_EQ(full.activations, full.activations_without_checkpointing + full.head_gradient);
 }
 
 TEST(MemoryPlan, CheckpointingAndFusedAttentionShrinkActivations) {
@@ -152,14 +160,16 @@ TEST(MemoryPlan, CheckpointingAndFusedAttentionShrinkActivations) {
   EXPECT_LT(fused.activations_with_checkpointing * 4, fused.activations_without_checkpointing);
   gpu.fused_attention = false;
   auto materialised = plan_memory(config, model, std::nullopt, gpu);
-  // 28 heads x 3584^2 scores x 2 bytes per layer: ~0.7 GB a layer, ~20 GB over 28.
+  // 28 heads x 3584^2 scores x 2 bytes per layer: ~0.7 GB a layer, ~20 GB over 28; and the
+  // math path repeats k and v to every head (2 x 3584 instead of 2 x 512 per token and layer).
   const double scores = 28.0 * 3584 * 3584 * 2 * 28;
+  const double repeated_kv = 3584.0 * (2 * 3584 - 2 * 512) * 2;
   EXPECT_NEAR(
       materialised.activations_without_checkpointing - fused.activations_without_checkpointing,
-      scores + scores / 28, 1e6);
+      (scores + repeated_kv * 28) * 29 / 28, 1e6);
   config.gradient_checkpointing = true;
   EXPECT_EQ(plan_memory(config, model, std::nullopt, gpu).activations,
-            materialised.activations_with_checkpointing);
+            materialised.activations_with_checkpointing + materialised.head_gradient);
 }
 
 TEST(MemoryPlan, TotalAndFit) {
@@ -190,6 +200,41 @@ TEST(MemoryPlan, TotalAndFit) {
   // A device the resident state already fills: one prompt at a time, not the whole batch.
   gpu.device_memory_bytes = int64_t{16} << 30;
   EXPECT_EQ(plan_memory(config, model, std::nullopt, gpu).rollout_prompts_per_batch, 1);
+}
+
+// micro_batch_size 0 on a GPU: the most sequences whose activations fit beside the resident
+// state, not all 112 at once (~90 GB at 7B); on CPU, all of a chunk as before.
+TEST(MemoryPlan, MicroBatchZeroOnAGpuIsPickedFromTheMemoryBudget) {
+  auto model = recipe_model("Qwen2.5-Math-7B");
+  TrainConfig config = cpu_config();
+  config.per_device_train_batch_size = 16;
+  config.num_generations = 7;
+  config.max_prompt_length = 512;
+  config.max_completion_length = 3072;
+  config.zero_stage = 2;
+  PlanTarget gpu;
+  gpu.gpu = true;
+  gpu.fused_attention = true;
+  gpu.nproc = 8;
+  gpu.device_memory_bytes = int64_t{80} << 30;
+  auto plan = plan_memory(config, model, std::nullopt, gpu);
+  EXPECT_TRUE(plan.micro_batch_from_budget);
+  EXPECT_GE(plan.micro_batch_sequences, 1);
+  EXPECT_LT(plan.micro_batch_sequences, 112);
+  EXPECT_TRUE(plan.fits);
+  // One more sequence would not fit in what the resident state leaves.
+  const int64_t left =
+      gpu.device_memory_bytes - plan.weights - plan.optimizer - plan.runtime - plan.gradients;
+  EXPECT_EQ(auto_micro_batch(config, model, gpu, left), plan.micro_batch_sequences);
+  config.micro_batch_size = static_cast<int>(plan.micro_batch_sequences) + 1;
+  EXPECT_GT(plan_memory(config, model, std::nullopt, gpu).activations, left);
+  // A budget for everything takes a whole chunk; nothing fits: one sequence at a time.
+  EXPECT_EQ(auto_micro_batch(config, model, gpu, int64_t{1} << 50), 112);
+  EXPECT_EQ(auto_micro_batch(config, model, gpu, 0), 1);
+  config.micro_batch_size = 0;
+  auto cpu = plan_memory(config, model, std::nullopt, {});
+  EXPECT_FALSE(cpu.micro_batch_from_budget);
+  EXPECT_EQ(cpu.micro_batch_sequences, 112);
 }
 
 TEST(MemoryPlan, JsonCarriesEveryTerm) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "empo/dist/buckets.h"
 #include "empo/model/lora_config.h"
 
 namespace empo::rl {
@@ -27,15 +28,17 @@ int64_t projection_width(const model::ModelConfig& model, int64_t heads) {
 
 // Elements one token saves for backward in one decoder layer, scores excluded (see
 // transformer.cpp): each RMSNorm keeps its input, the normalised value and the scaled output;
-// RoPE keeps q, k and their rotated halves; attention keeps q, the (head-repeated) k and v and
-// its output; the MLP keeps gate, silu(gate), up and their product.
-int64_t saved_elements_per_token_layer(const model::ModelConfig& model) {
+// RoPE keeps q, k and their rotated halves; attention keeps q, k, v and its output, with k and
+// v repeated to every query head unless the fused kernel shares them (2.x's causal sdpa with
+// grouped heads); the MLP keeps gate, silu(gate), up and their product.
+int64_t saved_elements_per_token_layer(const model::ModelConfig& model, bool fused_attention) {
   const int64_t H = model.hidden_size;
   const int64_t q = projection_width(model, model.num_attention_heads);
   const int64_t kv = projection_width(model, model.num_key_value_heads);
   const int64_t norms = 2 * 3 * H;
   const int64_t rotary = 2 * q + 2 * kv;
-  const int64_t attention = 4 * q;  // the scores, when materialised, are counted apart
+  // The scores, when materialised, are counted apart.
+  const int64_t attention = fused_attention ? 2 * q + 2 * kv : 4 * q;
   const int64_t mlp = 4 * model.intermediate_size;
   return norms + rotary + attention + mlp;
 }
@@ -83,7 +86,7 @@ int64_t activation_bytes(const model::ModelConfig& model, const PlanShape& shape
   const int64_t tokens = N * T;
   const int64_t b = shape.dtype_bytes;
   // One layer's saved tensors; materialised scores add the softmax output, (H, T) per token.
-  int64_t layer = tokens * saved_elements_per_token_layer(model) * b;
+  int64_t layer = tokens * saved_elements_per_token_layer(model, !shape.materialised_scores) * b;
   if (shape.materialised_scores) layer += tokens * model.num_attention_heads * T * b;
   // Checkpointing keeps each layer's input and replays one layer at a time in backward.
   const int64_t layers = gradient_checkpointing
@@ -115,9 +118,68 @@ int64_t rollout_prompts_per_batch(const model::ModelConfig& model, const TrainCo
   return std::clamp<int64_t>(budget_bytes / std::max<int64_t>(1, per_prompt), 1, prompts);
 }
 
+namespace {
+
+// What one micro-batch's forward and backward hold beyond the resident state: its saved
+// activations (with and without checkpointing), the adapters' saved projections, and the
+// head's gradient.
+struct UpdateBytes {
+  int64_t with_checkpointing = 0;
+  int64_t without_checkpointing = 0;
+  int64_t head_gradient = 0;
+  int64_t chosen(bool gradient_checkpointing) const {
+    return (gradient_checkpointing ? with_checkpointing : without_checkpointing) + head_gradient;
+  }
+};
+
+UpdateBytes update_bytes(const TrainConfig& config, const model::ModelConfig& policy,
+                         const PlanShape& shape) {
+  const model::LoraSettings lora = lora_settings(config);
+  // Each adapter keeps its (tokens, r) projection, and its dropped-out input when dropout is on.
+  int64_t adapter_elements = 0;
+  for (model::LoraModule module : lora.r > 0 ? lora.targets : std::vector<model::LoraModule>{}) {
+    adapter_elements += lora.r;
+    if (lora.dropout > 0) adapter_elements += model::lora_module_features(policy, module).first;
+  }
+  const int64_t adapter_bytes = shape.micro_batch_sequences * shape.sequence_tokens *
+                                adapter_elements * shape.dtype_bytes * policy.num_hidden_layers;
+  UpdateBytes bytes;
+  bytes.without_checkpointing = activation_bytes(policy, shape, false) + adapter_bytes;
+  bytes.with_checkpointing =
+      activation_bytes(policy, shape, true) + adapter_bytes / policy.num_hidden_layers;
+  // model/logprobs.cpp sums a trained head's gradient in its own dtype; a frozen one has none.
+  bytes.head_gradient = lora.r > 0 ? 0 : policy.vocab_size * policy.hidden_size * shape.dtype_bytes;
+  return bytes;
+}
+
+int64_t chunk_sequences(const TrainConfig& config) {
+  return int64_t{std::max(1, config.per_device_train_batch_size)} *
+         std::max(1, config.num_generations);
+}
+
+}  // namespace
+
+int64_t auto_micro_batch(const TrainConfig& config, const model::ModelConfig& policy,
+                         const PlanTarget& target, int64_t budget_bytes) {
+  PlanShape shape = plan_shape(config, target);
+  auto fits = [&](int64_t sequences) {
+    shape.micro_batch_sequences = sequences;
+    return update_bytes(config, policy, shape).chosen(config.gradient_checkpointing) <=
+           budget_bytes;
+  };
+  // The bytes grow with the sequence count: the largest count that fits, by bisection.
+  int64_t low = 1, high = chunk_sequences(config);
+  if (fits(high)) return high;
+  while (high - low > 1) {
+    const int64_t middle = low + (high - low) / 2;
+    (fits(middle) ? low : high) = middle;
+  }
+  return low;
+}
+
 MemoryPlan plan_memory(const TrainConfig& config, const model::ModelConfig& policy,
                        const std::optional<model::ModelConfig>& judge, const PlanTarget& target) {
-  const PlanShape shape = plan_shape(config, target);
+  PlanShape shape = plan_shape(config, target);
   const int64_t b = shape.dtype_bytes;
   MemoryPlan plan;
   plan.parameters = parameter_count(policy);
@@ -152,20 +214,22 @@ MemoryPlan plan_memory(const TrainConfig& config, const model::ModelConfig& poli
       plan.optimizer = range * 12;
       break;
   }
-  // Each adapter keeps its (tokens, r) projection, and its dropped-out input when dropout is on.
-  int64_t adapter_elements = 0;
-  for (model::LoraModule module : lora.r > 0 ? lora.targets : std::vector<model::LoraModule>{}) {
-    adapter_elements += lora.r;
-    if (lora.dropout > 0) adapter_elements += model::lora_module_features(policy, module).first;
-  }
-  const int64_t adapter_bytes = shape.micro_batch_sequences * shape.sequence_tokens *
-                                adapter_elements * b * policy.num_hidden_layers;
-  plan.activations_without_checkpointing = activation_bytes(policy, shape, false) + adapter_bytes;
-  plan.activations_with_checkpointing =
-      activation_bytes(policy, shape, true) + adapter_bytes / policy.num_hidden_layers;
-  plan.activations = config.gradient_checkpointing ? plan.activations_with_checkpointing
-                                                   : plan.activations_without_checkpointing;
+  // The gradient collectives stage one bucket at a time (dist/buckets.h), in float32.
+  if (N > 1) plan.collective_buffer = std::min(dist::kBucketElements, trainable) * 4;
+  plan.gradients += plan.collective_buffer;
   plan.runtime = target.gpu ? kGpuRuntimeBytes : kCpuRuntimeBytes;
+  if (config.micro_batch_size == 0 && target.gpu && target.device_memory_bytes > 0) {
+    const int64_t left =
+        target.device_memory_bytes - plan.weights - plan.optimizer - plan.runtime - plan.gradients;
+    shape.micro_batch_sequences = auto_micro_batch(config, policy, target, left);
+    plan.micro_batch_from_budget = true;
+  }
+  plan.micro_batch_sequences = shape.micro_batch_sequences;
+  const UpdateBytes update = update_bytes(config, policy, shape);
+  plan.head_gradient = update.head_gradient;
+  plan.activations_without_checkpointing = update.without_checkpointing;
+  plan.activations_with_checkpointing = update.with_checkpointing;
+  plan.activations = update.chosen(config.gradient_checkpointing);
 
   const int64_t kv_per_prompt = prompt_kv_bytes(policy, config, b, config.max_prompt_length);
   plan.kv_cache_all_rows = kv_per_prompt * std::max(1, config.per_device_train_batch_size);
@@ -215,8 +279,14 @@ std::string plan_report(const MemoryPlan& plan, const PlanTarget& target) {
   line("gradients", plan.gradients);
   line("optimizer", plan.optimizer);
   line("activations", plan.activations,
-       "(" + gib(plan.activations_without_checkpointing) + " without checkpointing, " +
-           gib(plan.activations_with_checkpointing) + " with)");
+       "(" + std::to_string(plan.micro_batch_sequences) + " sequences per micro-batch" +
+           (plan.micro_batch_from_budget ? ", picked to fit" : "") + "; " +
+           gib(plan.activations_without_checkpointing) + " without checkpointing, " +
+           gib(plan.activations_with_checkpointing) + " with; lm_head gradient " +
+           gib(plan.head_gradient) + ")");
+  if (plan.collective_buffer > 0)
+    text += "  (gradients include the collectives' staging bucket, " + gib(plan.collective_buffer) +
+            ")\n";
   line("kv_cache", plan.kv_cache,
        "(" + std::to_string(plan.rollout_prompts_per_batch) + " prompts per rollout batch; all " +
            "rows at once: " + gib(plan.kv_cache_all_rows) + ")");
@@ -238,6 +308,10 @@ std::string plan_json(const MemoryPlan& plan, const PlanTarget& target) {
   json["activations_without_checkpointing"] = plan.activations_without_checkpointing;
   json["activations_with_checkpointing"] = plan.activations_with_checkpointing;
   json["kv_cache_all_rows"] = plan.kv_cache_all_rows;
+  json["micro_batch_sequences"] = plan.micro_batch_sequences;
+  json["micro_batch_from_budget"] = plan.micro_batch_from_budget;
+  json["head_gradient"] = plan.head_gradient;
+  json["collective_buffer"] = plan.collective_buffer;
   json["rollout_prompts_per_batch"] = plan.rollout_prompts_per_batch;
   json["parameters"] = plan.parameters;
   json["trainable_parameters"] = plan.trainable_parameters;

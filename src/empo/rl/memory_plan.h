@@ -54,12 +54,18 @@ int64_t rollout_prompts_per_batch(const model::ModelConfig& model, const TrainCo
                                   int64_t dtype_bytes, int64_t prompt_tokens, int64_t budget_bytes);
 
 struct MemoryPlan {
+  int64_t micro_batch_sequences = 0;  // per forward/backward: the config's, or on a GPU with
+                                      // micro_batch_size 0 the most that fit (auto_micro_batch)
+  bool micro_batch_from_budget = false;
   int64_t parameters = 0;            // of the policy
   int64_t trainable_parameters = 0;  // all of them, or the LoRA adapters' (lora_r > 0)
-  int64_t weights = 0;      // policy + reference (beta > 0 or guard_max_kl) + judge, per rank
-  int64_t gradients = 0;    // .grad in the parameter dtype + float32 accumulation sums (bf16)
-  int64_t optimizer = 0;    // AdamW moments (+ float32 master weights of bf16 parameters)
-  int64_t activations = 0;  // the config's choice of gradient_checkpointing
+  int64_t weights = 0;            // policy + reference (beta > 0 or guard_max_kl) + judge, per rank
+  int64_t gradients = 0;          // .grad in the parameter dtype + float32 accumulation sums (bf16)
+                                  // + collective_buffer
+  int64_t collective_buffer = 0;  // the gradient collectives' staging bucket (several ranks)
+  int64_t optimizer = 0;          // AdamW moments (+ float32 master weights of bf16 parameters)
+  int64_t activations = 0;        // the config's choice of gradient_checkpointing, + head_gradient
+  int64_t head_gradient = 0;      // lm_head's (V, C) gradient in backward; 0 when frozen (LoRA)
   int64_t activations_without_checkpointing = 0;
   int64_t activations_with_checkpointing = 0;
   int64_t kv_cache = 0;           // what the engine holds: all rows, or its budget's worth
@@ -74,6 +80,14 @@ struct MemoryPlan {
 
 MemoryPlan plan_memory(const TrainConfig& config, const model::ModelConfig& policy,
                        const std::optional<model::ModelConfig>& judge, const PlanTarget& target);
+
+// micro_batch_size 0 means "all of a chunk at once", which at 7B and 3.5k tokens would need
+// ~90 GB of activations. On a GPU the update instead takes the most sequences per
+// forward/backward whose activations (and the head's gradient) fit in `budget_bytes`, at least
+// 1, at most a chunk. The trainer calls it with the device's free memory less the gradients it
+// will hold; plan_memory with what the device's memory leaves after the resident state.
+int64_t auto_micro_batch(const TrainConfig& config, const model::ModelConfig& policy,
+                         const PlanTarget& target, int64_t budget_bytes);
 
 // The plan as a table (human) or JSON {"per_rank_bytes": {...}, ...}.
 std::string plan_report(const MemoryPlan& plan, const PlanTarget& target);

@@ -23,6 +23,7 @@
 #include "empo/log/metrics_log.h"
 #include "empo/log/progress.h"
 #include "empo/log/tensorboard.h"
+#include "empo/model/device.h"
 #include "empo/model/logprobs.h"
 #include "empo/model/lora.h"
 #include "empo/model/runtime.h"
@@ -31,6 +32,7 @@
 #include "empo/rl/advantage.h"
 #include "empo/rl/evaluate.h"
 #include "empo/rl/grad_accumulation.h"
+#include "empo/rl/memory_plan.h"
 #include "empo/rl/optimizer.h"
 #include "empo/rl/policy_loss.h"
 #include "empo/rl/rewards.h"
@@ -156,6 +158,7 @@ class Run {
     warmup_steps_ = config_.warmup_steps > 0
                         ? config_.warmup_steps
                         : static_cast<long>(std::ceil(config_.warmup_ratio * total_steps_));
+    micro_batch_size_ = update_micro_batch_size();
     // Read the benchmarks once, up front: a bad eval file fails now, not at the first
     // checkpoint. Every rank evaluates its share of them.
     for (const auto& path : config_.eval_files) benchmarks_.push_back(eval::load_benchmark(path));
@@ -166,6 +169,26 @@ class Run {
         prepare_fresh_run_dir();
     }
     group_.barrier();
+  }
+
+  // Sequences per forward/backward: the config's, or with micro_batch_size 0 on a GPU the most
+  // whose activations fit in the free device memory less the gradients the update will hold
+  // (empo plan shows the same choice for a device size). On CPU 0 stays "a whole chunk".
+  std::size_t update_micro_batch_size() const {
+    if (config_.micro_batch_size > 0 || !device_.is_cuda())
+      return static_cast<std::size_t>(config_.micro_batch_size);
+    PlanTarget target;
+    target.gpu = true;
+    target.fused_attention = model::build_info().fused_attention;
+    target.nproc = group_.world_size();
+    const auto& architecture = policy_.model.config;
+    const MemoryPlan plan = plan_memory(config_, architecture, std::nullopt, target);
+    const int64_t left = model::free_device_memory(device_) - plan.gradients;
+    const int64_t sequences = auto_micro_batch(config_, architecture, target, left);
+    if (group_.is_main())
+      std::cerr << "empo: micro_batch_size 0 on " << device_ << ": " << sequences
+                << " sequences per forward/backward fit in the free device memory\n";
+    return static_cast<std::size_t>(sequences);
   }
 
   void restore(const std::string& checkpoint) {
@@ -484,15 +507,14 @@ class Run {
             make_train_sample(kept[q].prompt, kept[q].samples[j], advantages.values[q * G + j]));
     const auto plan = plan_updates(
         kept.size(), {static_cast<size_t>(G), static_cast<size_t>(config_.steps_per_generation),
-                      static_cast<size_t>(config_.gradient_accumulation_steps),
-                      static_cast<size_t>(config_.micro_batch_size)});
+                      static_cast<size_t>(config_.gradient_accumulation_steps), micro_batch_size_});
     const double temperature = sampling_temperature();
     if (needs_old_logprobs(config_))
       store_logprobs(samples, &TrainSample::old_logprobs, policy_.model, temperature,
-                     config_.micro_batch_size, device_);
+                     micro_batch_size_, device_);
     if (needs_reference())
       store_logprobs(samples, &TrainSample::ref_logprobs, *reference_, temperature,
-                     config_.micro_batch_size, device_);
+                     micro_batch_size_, device_);
     double train_seconds = seconds_since(train_start);
     double first_kl = 0;  // the rollout policy's KL to the start, before this batch's updates
     bool first_step = true;
@@ -571,7 +593,7 @@ class Run {
         inputs.ref_logprobs = stack_rows(rows, &TrainSample::ref_logprobs, batch.K, device_);
       std::vector<float> advantages;
       for (const auto* sample : rows) advantages.push_back(static_cast<float>(sample->advantage));
-      inputs.advantages = at::tensor(advantages).to(device_);
+      inputs.advantages = model::to_device(at::tensor(advantages), device_);
       inputs.mask = batch.mask;
       auto result =
           policy_loss(inputs, settings,
@@ -804,6 +826,7 @@ class Run {
   GradAccumulator accumulator_;  // float32 sums of bf16 gradients across micro-batches
   RewardSettings reward_settings_;
   generate::PromptSettings prompt_settings_;
+  std::size_t micro_batch_size_ = 0;  // resolved from micro_batch_size (update_micro_batch_size)
   long total_steps_ = 0;
   long warmup_steps_ = 0;
   RunState state_;
