@@ -16,10 +16,16 @@ constexpr size_t kMaxSteps = 20'000'000;
 constexpr size_t kMaxOutput = size_t{1} << 26;
 constexpr int kMaxDepth = 64;
 
-int64_t checked(bool overflowed, int64_t value) {
-  if (overflowed) throw Error("integer overflow");
-  return value;
+// a op b on int64, or an Error where Python's unbounded integers would outgrow it.
+template <class Operation>
+int64_t checked(Operation operation, int64_t a, int64_t b) {
+  int64_t result = 0;
+  if (operation(a, b, &result)) throw Error("integer overflow");
+  return result;
 }
+bool add(int64_t a, int64_t b, int64_t* out) { return __builtin_add_overflow(a, b, out); }
+bool subtract(int64_t a, int64_t b, int64_t* out) { return __builtin_sub_overflow(a, b, out); }
+bool multiply(int64_t a, int64_t b, int64_t* out) { return __builtin_mul_overflow(a, b, out); }
 
 Value arithmetic(const std::string& op, const Value& left, const Value& right) {
   if (op == "~") return Value(left.str() + right.str());
@@ -57,10 +63,9 @@ Value arithmetic(const std::string& op, const Value& left, const Value& right) {
   const bool integers = left.is_integer() && right.is_integer();
   const int64_t a = left.as_integer(), b = right.as_integer();
   const double x = left.as_double(), y = right.as_double();
-  int64_t result = 0;
-  if (op == "+") return integers ? Value(checked(__builtin_add_overflow(a, b, &result), result)) : Value(x + y);
-  if (op == "-") return integers ? Value(checked(__builtin_sub_overflow(a, b, &result), result)) : Value(x - y);
-  if (op == "*") return integers ? Value(checked(__builtin_mul_overflow(a, b, &result), result)) : Value(x * y);
+  if (op == "+") return integers ? Value(checked(add, a, b)) : Value(x + y);
+  if (op == "-") return integers ? Value(checked(subtract, a, b)) : Value(x - y);
+  if (op == "*") return integers ? Value(checked(multiply, a, b)) : Value(x * y);
   if (op == "/") {
     if (y == 0.0) throw Error("division by zero");
     return Value(x / y);
@@ -84,8 +89,8 @@ Value arithmetic(const std::string& op, const Value& left, const Value& right) {
     if (integers && b >= 0) {
       int64_t power = 1, base = a;
       for (int64_t exponent = b; exponent > 0; exponent >>= 1) {
-        if (exponent & 1) power = checked(__builtin_mul_overflow(power, base, &power), power);
-        if (exponent > 1) base = checked(__builtin_mul_overflow(base, base, &base), base);
+        if (exponent & 1) power = checked(multiply, power, base);
+        if (exponent > 1) base = checked(multiply, base, base);
       }
       return Value(power);
     }
