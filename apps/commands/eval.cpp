@@ -76,8 +76,8 @@ empo::rl::EvalSettings settings_from(const EvalOptions& options) {
     settings.sampling.top_p = options.top_p;
   }
   if (!options.chat_template_kwargs.empty())
-    settings.prompt.chat_template_kwargs =
-        generate::parse_chat_template_kwargs(options.chat_template_kwargs, "--chat-template-kwargs");
+    settings.prompt.chat_template_kwargs = generate::parse_chat_template_kwargs(
+        options.chat_template_kwargs, "--chat-template-kwargs");
   settings.greedy = !options.no_greedy;
   settings.seed = options.seed;
   settings.prompts_per_batch = options.batch_size;
@@ -214,10 +214,9 @@ void run_eval(const EvalOptions& options) {
   model::LoadOptions load{
       model::compute_dtype(options.dtype, device), device,
       model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")};
-  const std::string chat_template =
-      !options.chat_template.empty() || options.config.empty()
-          ? options.chat_template
-          : rl::load_config(options.config).chat_template;
+  const std::string chat_template = !options.chat_template.empty() || options.config.empty()
+                                        ? options.chat_template
+                                        : rl::load_config(options.config).chat_template;
   auto policy = generate::load_policy(options.model, load, chat_template);
   if (!options.adapter.empty())
     policy.model.lora = model::load_lora_adapter(options.adapter, policy.model, load);
@@ -309,8 +308,9 @@ void add_eval(CLI::App& app) {
   command->add_option("--chat-format", options->chat_format, "chatml | raw | auto");
   command->add_option("--chat-template", options->chat_template,
                       "a Jinja chat template file, or the name of one of the model's templates");
-  command->add_option("--chat-template-kwargs", options->chat_template_kwargs,
-                      "extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
+  command->add_option(
+      "--chat-template-kwargs", options->chat_template_kwargs,
+      "extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
   command->add_option("--answer-extraction", options->answer_extraction,
                       "boxed | hash_dollar | full");
   command->add_option("--equivalence", options->equivalence, "math | exact")

@@ -63,8 +63,9 @@ std::vector<int64_t> read_prompt(const empo::io::Json& line, const std::string& 
       if (!message.is_object() || !message.contains("role") || !message["role"].is_string() ||
           !message.contains("content") ||
           !(message["content"].is_string() || message["content"].is_array()))
-        throw_input_error(path, number,
-                          "each message needs a string \"role\" and a string (or list) \"content\"");
+        throw_input_error(
+            path, number,
+            "each message needs a string \"role\" and a string (or list) \"content\"");
     empo::io::Json with_system = messages;
     if (!settings.system_prompt.empty() &&
         (messages.empty() || messages[0].value("role", "") != "system"))
@@ -103,8 +104,8 @@ void run_generate(const GenerateOptions& options) {
   generate::PromptSettings settings;
   settings.system_prompt = options.system_prompt;
   if (!options.chat_template_kwargs.empty())
-    settings.chat_template_kwargs =
-        generate::parse_chat_template_kwargs(options.chat_template_kwargs, "--chat-template-kwargs");
+    settings.chat_template_kwargs = generate::parse_chat_template_kwargs(
+        options.chat_template_kwargs, "--chat-template-kwargs");
   std::vector<std::vector<int64_t>> prompts;
   io::for_each_jsonl(options.input, [&](const io::Json& line, long number) {
     prompts.push_back(
@@ -178,8 +179,9 @@ void add_generate(CLI::App& app) {
   command->add_option("--chat-template", options->chat_template,
                       "for \"messages\" input: a Jinja chat template file, or the name of one of "
                       "the model's templates");
-  command->add_option("--chat-template-kwargs", options->chat_template_kwargs,
-                      "extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
+  command->add_option(
+      "--chat-template-kwargs", options->chat_template_kwargs,
+      "extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
   command->add_option("--stop", options->stop, "stop string (repeatable); the completion keeps it");
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
   command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");

@@ -37,8 +37,8 @@ std::vector<std::vector<int64_t>> library_prompts(const std::string& model,
   std::vector<std::vector<int64_t>> prompts;
   std::istringstream lines(kChatLines);
   for (std::string line; std::getline(lines, line);) {
-    auto ids = tokenizer.encode(
-        text::render_chat(chat, io::Json::parse(line)["messages"], true, kwargs));
+    auto ids =
+        tokenizer.encode(text::render_chat(chat, io::Json::parse(line)["messages"], true, kwargs));
     prompts.emplace_back(ids.begin(), ids.end());
   }
   return prompts;
@@ -63,12 +63,14 @@ TEST(GenerateCommand, MessagesUseTheModelsChatTemplateAsTransformers) {
   };
   const std::vector<Run> runs = {
       {"", "", nlohmann::json::object()},
-      {" --chat-template " + qwen3 + " --chat-template-kwargs '{\"enable_thinking\": false}'", qwen3,
-       nlohmann::json{{"enable_thinking", false}}}};
+      {" --chat-template " + qwen3 + " --chat-template-kwargs '{\"enable_thinking\": false}'",
+       qwen3, nlohmann::json{{"enable_thinking", false}}}};
   for (const auto& run : runs) {
     auto result = test::run_empo("generate --model " + model + " --input " + dir +
-                                 "/messages.jsonl --output " + dir + "/out.jsonl --greedy "
-                                 "--max-new-tokens 2" + run.flags);
+                                 "/messages.jsonl --output " + dir +
+                                 "/out.jsonl --greedy "
+                                 "--max-new-tokens 2" +
+                                 run.flags);
     ASSERT_EQ(result.exit_code, 0) << result.output;
     const auto prompts = generated_prompts(dir + "/out.jsonl");
     ASSERT_EQ(prompts.size(), 3u);
@@ -85,10 +87,11 @@ TEST(GenerateCommand, MessagesUseTheModelsChatTemplateAsTransformers) {
       EXPECT_NE(first.find("<|im_start|>assistant\n<think>\n\n</think>\n\n"), std::string::npos)
           << first;
     }
-    auto reference = test::run_shell(
-        "python3 " + test::source_path("tests/cli/chat_prompt_reference.py") + " " + model + " " +
-        dir + "/messages.jsonl " + dir + "/reference.json " +
-        (run.template_file.empty() ? "-" : run.template_file) + " '" + run.kwargs.dump() + "' 2>&1");
+    auto reference =
+        test::run_shell("python3 " + test::source_path("tests/cli/chat_prompt_reference.py") + " " +
+                        model + " " + dir + "/messages.jsonl " + dir + "/reference.json " +
+                        (run.template_file.empty() ? "-" : run.template_file) + " '" +
+                        run.kwargs.dump() + "' 2>&1");
     if (reference.exit_code == 77) {
       std::cerr << "transformers is not importable: compared with the library only\n";
       continue;

@@ -11,8 +11,8 @@ namespace {
 
 TEST(ModelFiles, ReadsThoseThatExistAndWritesThemBack) {
   const auto& names = model_side_file_names();
-  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
-                           "generation_config.json"})
+  for (const char* name :
+       {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"})
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   const std::string from = test::temp_dir("model_files_from");
   test::write_text(from + "/tokenizer.json", "{}");

@@ -35,8 +35,8 @@ TEST(Rope, Llama3KeepsHighFrequenciesAndScalesLowOnes) {
                                    131072, "config.json");
   auto base = rope_inverse_frequencies(RopeScaling{}, 500000.0, 128);
   auto scaled = rope_inverse_frequencies(llama3, 500000.0, 128);
-  EXPECT_EQ(scaled.front(), base.front());                   // wavelength 2 pi: untouched
-  EXPECT_NEAR(scaled.back(), base.back() / 8.0, 1e-15);      // longest wavelengths: / factor
+  EXPECT_EQ(scaled.front(), base.front());               // wavelength 2 pi: untouched
+  EXPECT_NEAR(scaled.back(), base.back() / 8.0, 1e-15);  // longest wavelengths: / factor
   for (size_t i = 0; i < base.size(); ++i) {
     EXPECT_LE(scaled[i], base[i]);
     EXPECT_GE(scaled[i], base[i] / 8.0 * (1 - 1e-12));
@@ -52,9 +52,8 @@ TEST(Rope, YarnDefaultsAsTransformers) {
   EXPECT_NEAR(yarn.attention_factor, 0.1 * std::log(4.0) + 1.0, 1e-12);
   EXPECT_EQ(yarn.beta_fast, 32.0);
   // Without a factor it is max_position_embeddings / original.
-  auto derived =
-      parse_rope_scaling(Json{{"rope_type", "yarn"}, {"original_max_position_embeddings", 1024}},
-                         4096, "config.json");
+  auto derived = parse_rope_scaling(
+      Json{{"rope_type", "yarn"}, {"original_max_position_embeddings", 1024}}, 4096, "config.json");
   EXPECT_EQ(derived.factor, 4.0);
   EXPECT_THROW(parse_rope_scaling(Json{{"rope_type", "yarn"}, {"factor", -1}}, 4096, "c"),
                InputError);
@@ -67,9 +66,9 @@ class RopeAgainstTransformers : public ::testing::TestWithParam<const char*> {};
 TEST_P(RopeAgainstTransformers, LogitsMatch) {
   const std::string rope = GetParam();
   const std::string dir = test::temp_dir("rope_reference");
-  const auto run = test::run_shell("python3 " + test::source_path("tests/model/rope_reference.py") +
-                                   " '" + rope + "' " + dir + "/model " + dir +
-                                   "/reference.safetensors 2>&1");
+  const auto run =
+      test::run_shell("python3 " + test::source_path("tests/model/rope_reference.py") + " '" +
+                      rope + "' " + dir + "/model " + dir + "/reference.safetensors 2>&1");
   if (run.exit_code == 77 || run.exit_code == 127)
     GTEST_SKIP() << "torch/transformers not importable: " << run.output;
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -89,9 +88,10 @@ TEST_P(RopeAgainstTransformers, LogitsMatch) {
 
 INSTANTIATE_TEST_SUITE_P(
     Types, RopeAgainstTransformers,
-    ::testing::Values(R"({"rope_type": "linear", "factor": 4.0})",
-                      R"({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16})",
-                      R"({"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64})"));
+    ::testing::Values(
+        R"({"rope_type": "linear", "factor": 4.0})",
+        R"({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16})",
+        R"({"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64})"));
 
 }  // namespace
 }  // namespace empo::model

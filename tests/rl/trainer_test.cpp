@@ -310,7 +310,8 @@ TEST(Trainer, AuthorsRecipeRunsOnAQwenShapedModel) {
   EXPECT_TRUE(metrics[0].contains("monitor/accuracy"));  // AIME answers are monitored, not used
   EXPECT_TRUE(fs::exists(result.last_checkpoint + "/tokenizer_config.json"));
   // The checkpoint renders the prompts the model did: its chat template comes along.
-  EXPECT_EQ(test::read_text(result.last_checkpoint + "/chat_template.jinja"), test::read_text(jinja));
+  EXPECT_EQ(test::read_text(result.last_checkpoint + "/chat_template.jinja"),
+            test::read_text(jinja));
   EXPECT_EQ(model::load_model_config(result.last_checkpoint).vocab_size, 151936);
 }
 

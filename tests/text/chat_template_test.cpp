@@ -72,11 +72,11 @@ std::vector<FamilyCase> family_cases() {
 Json render_case(const FamilyCase& item) {
   const std::string path = template_fixture(item.file);
   ChatTemplate chat;
-  chat.jinja = std::make_shared<const jinja::Template>(
-      jinja::Template::parse(test::read_text(path), path));
+  chat.jinja =
+      std::make_shared<const jinja::Template>(jinja::Template::parse(test::read_text(path), path));
   try {
-    return Json{{"text", render_chat(chat, item.messages, item.add_generation_prompt,
-                                     item.variables)}};
+    return Json{
+        {"text", render_chat(chat, item.messages, item.add_generation_prompt, item.variables)}};
   } catch (const InputError& error) {
     return Json{{"error", error.what()}};
   }
@@ -117,8 +117,9 @@ TEST(ChatTemplateFamilies, RenderAsTransformersDoes) {
                             {"variables", item.variables}});
   const std::string dir = test::temp_dir("chat_template_reference");
   test::write_text(dir + "/cases.json", requests.dump());
-  auto run = test::run_shell("python3 " + test::source_path("tests/text/chat_template_reference.py") +
-                             " " + dir + "/cases.json " + dir + "/out.json 2>&1");
+  auto run =
+      test::run_shell("python3 " + test::source_path("tests/text/chat_template_reference.py") +
+                      " " + dir + "/cases.json " + dir + "/out.json 2>&1");
   if (run.exit_code == 77 || run.exit_code == 127)
     GTEST_SKIP() << "neither transformers nor jinja2 is importable: " << run.output;
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -200,8 +201,8 @@ TEST(ChatTemplate, NamedTemplatesAndTheJinjaFileWins) {
   EXPECT_EQ(render_chat(load_chat_template(folder, qwen()), {{"user", "x"}}, true), "JINJA FILE");
   // A template file given by path (--chat-template) wins over both.
   test::write_text(folder + "/mine.jinja", "{{ bos_token }}MINE{{ messages[0].content }}");
-  EXPECT_EQ(render_chat(load_chat_template(folder, qwen(), folder + "/mine.jinja"),
-                        {{"user", "x"}}, true),
+  EXPECT_EQ(render_chat(load_chat_template(folder, qwen(), folder + "/mine.jinja"), {{"user", "x"}},
+                        true),
             "MINEx");
   EXPECT_THROW(load_chat_template(folder, qwen(), "no-such-template"), InputError);
 }

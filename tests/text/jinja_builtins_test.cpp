@@ -31,9 +31,11 @@ TEST(JinjaBuiltins, StringMethodsAsPython) {
             (std::vector<std::string>{"  <think>\nhi\n", "\n\nanswer "}));
   EXPECT_EQ(strings(call_method(Value(" a  b c "), "split", {})),
             (std::vector<std::string>{"a", "b", "c"}));
-  EXPECT_TRUE(call_method(Value("<tool_response>x"), "startswith", {Value("<tool_response>")}).truthy());
-  EXPECT_TRUE(call_method(Value("x.md"), "endswith", {Value::list({Value(".py"), Value(".md")}, true)})
-                  .truthy());
+  EXPECT_TRUE(
+      call_method(Value("<tool_response>x"), "startswith", {Value("<tool_response>")}).truthy());
+  EXPECT_TRUE(
+      call_method(Value("x.md"), "endswith", {Value::list({Value(".py"), Value(".md")}, true)})
+          .truthy());
   EXPECT_EQ(call_method(Value("hello world"), "title", {}).as_string(), "Hello World");
   EXPECT_EQ(call_method(Value("aXa"), "replace", {Value("a"), Value("b")}).as_string(), "bXb");
   EXPECT_EQ(call_method(Value("Été"), "upper", {}).as_string(), "ÉTÉ");

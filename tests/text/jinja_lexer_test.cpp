@@ -43,7 +43,9 @@ TEST(JinjaLexer, TokensOfAnExpression) {
 
 TEST(JinjaLexer, StringEscapesAsPython) {
   auto tokens = tokenize("{{ '\\\\boxed{} \\t\\u00e9\\x41 \\d' }}");
-  EXPECT_EQ(tokens[1].text, "\\boxed{} \t\xC3\xA9" "A \\d");  // unknown escapes stay
+  EXPECT_EQ(tokens[1].text,
+            "\\boxed{} \t\xC3\xA9"
+            "A \\d");  // unknown escapes stay
 }
 
 TEST(JinjaLexer, LinesAndErrors) {

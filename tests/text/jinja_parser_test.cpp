@@ -5,7 +5,9 @@
 namespace empo::text::jinja {
 namespace {
 
-Body parsed(const std::string& source) { return parse(tokenize(source)); }
+Body parsed(const std::string& source) {
+  return parse(tokenize(source));
+}
 
 const Expression& output_expression(const std::string& source) {
   static Body body;

@@ -7,7 +7,8 @@
 namespace empo::text::jinja {
 namespace {
 
-std::string render(const std::string& source, const nlohmann::json& variables = nlohmann::json::object()) {
+std::string render(const std::string& source,
+                   const nlohmann::json& variables = nlohmann::json::object()) {
   Dict context;
   for (const auto& [key, value] : variables.items()) context.set(key, Value::from_json(value));
   return Template::parse(source, "t.jinja").render(context);
@@ -19,22 +20,25 @@ TEST(JinjaTemplate, LoopsAndTheirVariables) {
                    "{% endfor %}",
                    items),
             "1a,2b,3c");
-  EXPECT_EQ(render("{% for x in items if x != 'b' %}{{ loop.index0 }}/{{ loop.length }}{% endfor %}",
-                   items),
-            "0/21/2");
+  EXPECT_EQ(
+      render("{% for x in items if x != 'b' %}{{ loop.index0 }}/{{ loop.length }}{% endfor %}",
+             items),
+      "0/21/2");
   EXPECT_EQ(render("{% for x in [] %}x{% else %}empty{% endfor %}"), "empty");
   EXPECT_EQ(render("{% for x in items %}{% if x == 'b' %}{% break %}{% endif %}{{ x }}{% endfor %}",
                    items),
             "a");
-  EXPECT_EQ(render("{% for x in items %}{% if x == 'b' %}{% continue %}{% endif %}{{ x }}{% endfor %}",
-                   items),
-            "ac");
+  EXPECT_EQ(
+      render("{% for x in items %}{% if x == 'b' %}{% continue %}{% endif %}{{ x }}{% endfor %}",
+             items),
+      "ac");
   EXPECT_EQ(render("{% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}"), "a=1");
 }
 
 TEST(JinjaTemplate, ScopingNeedsNamespaces) {
   // A set inside a loop is gone after it; a namespace carries state out.
-  EXPECT_EQ(render("{% set x = 1 %}{% for i in [1, 2] %}{% set x = x + i %}{% endfor %}{{ x }}"), "1");
+  EXPECT_EQ(render("{% set x = 1 %}{% for i in [1, 2] %}{% set x = x + i %}{% endfor %}{{ x }}"),
+            "1");
   EXPECT_EQ(render("{% set ns = namespace(x=1) %}{% for i in [1, 2] %}{% set ns.x = ns.x + i %}"
                    "{% endfor %}{{ ns.x }}"),
             "4");
@@ -48,9 +52,11 @@ TEST(JinjaTemplate, MacrosSetBlocksAndExpressions) {
                    "{{ turn('user', 'hi') }}{{ turn(role='x') }}"),
             "<user>hi<x>");
   EXPECT_EQ(render("{% set block %}a{{ 1 + 1 }}{% endset %}{{ block | upper }}"), "A2");
-  EXPECT_EQ(render("{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 'ab' * 2 }}"),
-            "3 -4 2 3.5 1024 abab");
-  EXPECT_EQ(render("{{ 'yes' if 1 < 2 < 3 else 'no' }}{{ none }}{{ undefined_name }}|"), "yesNone|");
+  EXPECT_EQ(
+      render("{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 'ab' * 2 }}"),
+      "3 -4 2 3.5 1024 abab");
+  EXPECT_EQ(render("{{ 'yes' if 1 < 2 < 3 else 'no' }}{{ none }}{{ undefined_name }}|"),
+            "yesNone|");
   EXPECT_EQ(render("{{ [1, 2] + [3] }} {{ (1,) }} {{ {'a': [1]} | tojson }}"),
             "[1, 2, 3] (1,) {\"a\": [1]}");
   EXPECT_EQ(render("{{ 'a' ~ 1 ~ none }}"), "a1None");
@@ -73,9 +79,10 @@ TEST(JinjaTemplate, FailuresAreInputErrorsWithFileAndLine) {
   EXPECT_NE(error_of("{{ missing.attribute }}").find("undefined"), std::string::npos);
   EXPECT_NE(error_of("{{ nothing() }}").find("undefined"), std::string::npos);
   EXPECT_NE(error_of("{{ 9223372036854775807 + 1 }}").find("overflow"), std::string::npos);
-  EXPECT_NE(error_of("{% for i in range(1000000) %}{% for j in range(1000000) %}{% endfor %}{% endfor %}")
-                .find("too long"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("{% for i in range(1000000) %}{% for j in range(1000000) %}{% endfor %}{% endfor %}")
+          .find("too long"),
+      std::string::npos);
   EXPECT_NE(error_of("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").find("deeply"),
             std::string::npos);
 }

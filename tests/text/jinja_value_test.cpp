@@ -50,8 +50,9 @@ TEST(JinjaValue, JsonAsJsonDumps) {
   JsonFormat indented;
   indented.indent = 2;
   EXPECT_EQ(to_json(value), to_json(value, JsonFormat{}));
-  EXPECT_EQ(to_json(value, indented),
-            "{\n  \"name\": \"é\\\"\\n\",\n  \"n\": [\n    1,\n    2.5,\n    true,\n    null\n  ]\n}");
+  EXPECT_EQ(
+      to_json(value, indented),
+      "{\n  \"name\": \"é\\\"\\n\",\n  \"n\": [\n    1,\n    2.5,\n    true,\n    null\n  ]\n}");
   EXPECT_THROW(to_json(Value::undefined()), Error);
   EXPECT_EQ(to_json(Value(std::string("\x01"))), "\"\\u0001\"");
 }

@@ -37,10 +37,10 @@ nlohmann::json parse_chat_template_kwargs(const std::string& text, const std::st
 std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
                                   const nlohmann::json& messages) {
   const std::string rendered =
-      settings.format ? text::render_chat(text::with_format(policy.chat, *settings.format,
-                                                            policy.tokenizer),
-                                          messages, true, settings.chat_template_kwargs)
-                      : text::render_chat(policy.chat, messages, true, settings.chat_template_kwargs);
+      settings.format
+          ? text::render_chat(text::with_format(policy.chat, *settings.format, policy.tokenizer),
+                              messages, true, settings.chat_template_kwargs)
+          : text::render_chat(policy.chat, messages, true, settings.chat_template_kwargs);
   auto ids = policy.tokenizer.encode(rendered);
   for (auto id : ids)
     if (id < 0 || id >= policy.model.config.vocab_size)

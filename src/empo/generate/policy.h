@@ -34,7 +34,7 @@ struct PromptSettings {
   std::optional<text::ChatFormat> format;  // unset: the model folder's template (or raw)
   // Extra template variables, e.g. {"enable_thinking": false} (chat_template_kwargs).
   nlohmann::json chat_template_kwargs = nlohmann::json::object();
-  int64_t max_prompt_length = 0;           // tokens; 0: no limit
+  int64_t max_prompt_length = 0;  // tokens; 0: no limit
   // Longer prompts keep their last max_prompt_length tokens (TRL's left truncation) instead
   // of being an error.
   bool truncate_left = false;

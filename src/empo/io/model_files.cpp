@@ -7,10 +7,14 @@
 namespace empo::io {
 
 const std::vector<std::string>& model_side_file_names() {
-  static const std::vector<std::string> names = {
-      "tokenizer.json",         "tokenizer_config.json", "chat_template.jinja",
-      "generation_config.json", "special_tokens_map.json", "vocab.json",
-      "merges.txt",             "added_tokens.json"};
+  static const std::vector<std::string> names = {"tokenizer.json",
+                                                 "tokenizer_config.json",
+                                                 "chat_template.jinja",
+                                                 "generation_config.json",
+                                                 "special_tokens_map.json",
+                                                 "vocab.json",
+                                                 "merges.txt",
+                                                 "added_tokens.json"};
   return names;
 }
 

@@ -70,7 +70,8 @@ const Json* rope_object(const Json& json, const std::string& source) {
 
 double read_rope_theta(const Json& json, double fallback, const std::string& source) {
   const Json* rope = rope_object(json, source);
-  if (rope && find_key(*rope, "rope_theta")) return number_or(*rope, "rope_theta", fallback, source);
+  if (rope && find_key(*rope, "rope_theta"))
+    return number_or(*rope, "rope_theta", fallback, source);
   return number_or(json, "rope_theta", fallback, source);
 }
 

@@ -7,8 +7,8 @@
 
 #include "empo/io/durable.h"
 #include "empo/io/error.h"
-#include "empo/io/model_files.h"
 #include "empo/io/jsonl.h"
+#include "empo/io/model_files.h"
 
 namespace empo::model {
 

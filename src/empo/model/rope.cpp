@@ -22,8 +22,7 @@ double positive(const Json& rope, const char* key, const std::string& source, co
   const Json* value = field(rope, key);
   if (!value) {
     if (fallback) return *fallback;
-    throw_input_error(source, 0,
-                      std::string("rope type \"") + type + "\" needs \"" + key + "\"");
+    throw_input_error(source, 0, std::string("rope type \"") + type + "\" needs \"" + key + "\"");
   }
   if (!value->is_number() || !(value->get<double>() > 0) || !std::isfinite(value->get<double>()))
     throw_input_error(source, 0, std::string("rope \"") + key + "\" must be a positive number");
@@ -107,9 +106,8 @@ RopeScaling parse_rope_scaling(const Json& rope, int64_t max_position_embeddings
       scaling.truncate = truncate->get<bool>();
     }
   } else {
-    throw_input_error(source, 0,
-                      "rope_type \"" + type +
-                          "\" is not supported (default, linear, llama3 or yarn)");
+    throw_input_error(
+        source, 0, "rope_type \"" + type + "\" is not supported (default, linear, llama3 or yarn)");
   }
   return scaling;
 }

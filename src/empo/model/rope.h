@@ -22,8 +22,8 @@ struct RopeScaling {
   enum class Type { none, linear, llama3, yarn };
   Type type = Type::none;
   double factor = 1.0;
-  double low_freq_factor = 1.0;   // llama3
-  double high_freq_factor = 4.0;  // llama3
+  double low_freq_factor = 1.0;                   // llama3
+  double high_freq_factor = 4.0;                  // llama3
   double original_max_position_embeddings = 0.0;  // llama3, yarn
   double beta_fast = 32.0;                        // yarn
   double beta_slow = 1.0;                         // yarn

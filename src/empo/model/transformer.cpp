@@ -43,10 +43,10 @@ Rotary rotary_tables(const at::Tensor& position_ids, const ModelConfig& config,
   auto angles = position_ids.to(at::kFloat).unsqueeze(-1) * inverse_frequency;  // (B, T, D/2)
   auto doubled = at::cat({angles, angles}, -1).unsqueeze(1);                    // (B, 1, T, D)
   // YaRN scales cos and sin (attention_factor 1 for the other types).
-  const double scale =
-      config.rope_scaling.type == RopeScaling::Type::yarn ? config.rope_scaling.attention_factor : 1.0;
-  if (scale != 1.0)
-    return {(doubled.cos() * scale).to(dtype), (doubled.sin() * scale).to(dtype)};
+  const double scale = config.rope_scaling.type == RopeScaling::Type::yarn
+                           ? config.rope_scaling.attention_factor
+                           : 1.0;
+  if (scale != 1.0) return {(doubled.cos() * scale).to(dtype), (doubled.sin() * scale).to(dtype)};
   return {doubled.cos().to(dtype), doubled.sin().to(dtype)};
 }
 

@@ -77,9 +77,10 @@ SideFiles checkpoint_side_files(const std::string& folder, const std::string& ch
   SideFiles files = io::read_model_side_files(folder);
   std::error_code error;
   if (!chat_template.empty() && fs::is_regular_file(chat_template, error)) {
-    files.erase(std::remove_if(files.begin(), files.end(),
-                               [](const auto& file) { return file.first == "chat_template.jinja"; }),
-                files.end());
+    files.erase(
+        std::remove_if(files.begin(), files.end(),
+                       [](const auto& file) { return file.first == "chat_template.jinja"; }),
+        files.end());
     files.emplace_back("chat_template.jinja", io::read_file(chat_template));
   }
   return files;

@@ -141,8 +141,7 @@ ChatTemplate load_chat_template(const std::string& model_path, const Tokenizer& 
   if (!choice.empty() && !named) {
     if (!fs::is_regular_file(choice, error))
       throw InputError("chat template \"" + choice +
-                       "\": no such file, nor a template of that name in " +
-                       config_path.string());
+                       "\": no such file, nor a template of that name in " + config_path.string());
     source = io::read_file(choice);
     source_name = choice;
   }
@@ -209,7 +208,8 @@ std::string render_chat(const ChatTemplate& chat, const nlohmann::json& messages
   variables.set("documents", jinja::Value::none());
   variables.set("add_generation_prompt", jinja::Value(add_generation_prompt));
   if (kwargs.is_object())
-    for (const auto& [key, value] : kwargs.items()) variables.set(key, jinja::Value::from_json(value));
+    for (const auto& [key, value] : kwargs.items())
+      variables.set(key, jinja::Value::from_json(value));
   return chat.jinja->render(variables);
 }
 

@@ -17,19 +17,19 @@ using ExpressionPtr = std::unique_ptr<Expression>;
 
 struct Expression {
   enum class Kind {
-    literal,      // value
-    name,         // name
-    list,         // items: children
-    tuple,        // items: children
-    dict,         // children: key, value, key, value, ...
-    attribute,    // children[0].name
-    subscript,    // children[0][children[1]]
-    slice,        // children[0][children[1]:children[2]:children[3]], missing parts null
-    call,         // children[0](children[1..], keyword)
-    filter,       // children[0] | name(children[1..], keyword)
-    test,         // children[0] is [not] name(children[1..], keyword)
-    unary,        // name ("not" or "-" or "+") children[0]
-    binary,       // children[0] name children[1]: and or in "not in" == != < <= > >= + - * / // % ** ~
+    literal,    // value
+    name,       // name
+    list,       // items: children
+    tuple,      // items: children
+    dict,       // children: key, value, key, value, ...
+    attribute,  // children[0].name
+    subscript,  // children[0][children[1]]
+    slice,      // children[0][children[1]:children[2]:children[3]], missing parts null
+    call,       // children[0](children[1..], keyword)
+    filter,     // children[0] | name(children[1..], keyword)
+    test,       // children[0] is [not] name(children[1..], keyword)
+    unary,      // name ("not" or "-" or "+") children[0]
+    binary,  // children[0] name children[1]: and or in "not in" == != < <= > >= + - * / // % ** ~
     conditional,  // children[0] if children[1] else children[2] (null: undefined)
   };
   Kind kind;

@@ -34,7 +34,9 @@ uint32_t to_upper(uint32_t point) {
 uint32_t to_lower(uint32_t point) {
   return static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(point)));
 }
-bool is_cased(uint32_t point) { return to_upper(point) != point || to_lower(point) != point; }
+bool is_cased(uint32_t point) {
+  return to_upper(point) != point || to_lower(point) != point;
+}
 
 std::string map_case(const std::string& text, uint32_t (*change)(uint32_t)) {
   auto points = code_points(text);
@@ -56,7 +58,8 @@ std::string python_title(const std::string& text) {
 
 std::string python_capitalize(const std::string& text) {
   auto points = code_points(text);
-  for (size_t i = 0; i < points.size(); ++i) points[i] = i == 0 ? to_upper(points[i]) : to_lower(points[i]);
+  for (size_t i = 0; i < points.size(); ++i)
+    points[i] = i == 0 ? to_upper(points[i]) : to_lower(points[i]);
   return from_code_points(points, 0, points.size());
 }
 
@@ -161,8 +164,8 @@ Value python_split(const std::string& text, const Value& separator, int64_t max_
 
 bool starts_or_ends(const std::string& text, const Value& affixes, bool start) {
   auto one = [&](const Value& affix) {
-    const std::string& candidate = required_string(affix, start ? "startswith()'s prefix"
-                                                                : "endswith()'s suffix");
+    const std::string& candidate =
+        required_string(affix, start ? "startswith()'s prefix" : "endswith()'s suffix");
     if (candidate.size() > text.size()) return false;
     return start ? text.compare(0, candidate.size(), candidate) == 0
                  : text.compare(text.size() - candidate.size(), candidate.size(), candidate) == 0;
@@ -264,9 +267,9 @@ Value dict_method(const Value& object, const std::string& method, Arguments& arg
 }
 
 bool is_string_method(const std::string& name) {
-  static const char* const kMethods[] = {
-      "startswith", "endswith", "strip", "lstrip", "rstrip",     "split", "rsplit", "upper",
-      "lower",      "title",    "capitalize", "replace", "join", "find",  "count"};
+  static const char* const kMethods[] = {"startswith", "endswith", "strip", "lstrip", "rstrip",
+                                         "split",      "rsplit",   "upper", "lower",  "title",
+                                         "capitalize", "replace",  "join",  "find",   "count"};
   return std::any_of(std::begin(kMethods), std::end(kMethods),
                      [&](const char* method) { return name == method; });
 }
@@ -285,10 +288,10 @@ Value attribute_path(const Value& object, const std::string& path) {
   size_t from = 0;
   while (from <= path.size()) {
     const size_t dot = path.find('.', from);
-    const std::string part = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
-    const bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
+    const std::string part =
+        path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+    const bool numeric = !part.empty() && std::all_of(part.begin(), part.end(),
+                                                      [](char c) { return c >= '0' && c <= '9'; });
     current = numeric ? get_item(current, Value(static_cast<int64_t>(std::atoll(part.c_str()))))
                       : get_item(current, Value(part));
     if (dot == std::string::npos) break;
@@ -309,8 +312,7 @@ Arguments rest_of(const Arguments& arguments, size_t first) {
 Value select_items(const Value& value, Arguments& arguments, bool by_attribute, bool keep) {
   const size_t test_position = by_attribute ? 1 : 0;
   std::string attribute;
-  if (by_attribute)
-    attribute = required_string(arguments.get(0, ""), "selectattr's attribute");
+  if (by_attribute) attribute = required_string(arguments.get(0, ""), "selectattr's attribute");
   const Value test = arguments.get(test_position, "");
   Arguments test_arguments = rest_of(arguments, test_position + 1);
   List kept;
@@ -339,7 +341,8 @@ Value map_items(const Value& value, Arguments& arguments) {
   }
   const std::string filter = required_string(arguments.get(0, ""), "map's filter name");
   Arguments filter_arguments = rest_of(arguments, 1);
-  for (const Value& item : value.iterate()) mapped.push_back(apply_filter(filter, item, filter_arguments));
+  for (const Value& item : value.iterate())
+    mapped.push_back(apply_filter(filter, item, filter_arguments));
   return Value::list(std::move(mapped));
 }
 
@@ -354,8 +357,8 @@ std::string indent_text(const std::string& text, const Value& width, bool first,
   bool first_line = true;
   while (true) {
     const size_t newline = text.find('\n', from);
-    const std::string line = text.substr(from, newline == std::string::npos ? std::string::npos
-                                                                            : newline - from);
+    const std::string line =
+        text.substr(from, newline == std::string::npos ? std::string::npos : newline - from);
     const bool indent = (first_line ? first : true) && (blank || !line.empty());
     if (indent) out += prefix;
     out += line;
@@ -408,8 +411,7 @@ std::string python_strip(const std::string& text, const Value& chars, bool left,
 }
 
 Value get_attribute(const Value& object, const std::string& name) {
-  if (object.is_undefined())
-    throw Error("cannot read ." + name + " of " + object.describe());
+  if (object.is_undefined()) throw Error("cannot read ." + name + " of " + object.describe());
   if (object.is_namespace()) {
     const Value* found = object.as_dict().find(name);
     return found ? *found : Value::undefined(name);
@@ -435,11 +437,10 @@ Value get_item(const Value& object, const Value& key) {
   if (object.is_undefined()) throw Error("cannot index " + object.describe());
   if (object.is_dict()) {
     if (!key.is_string()) return Value::undefined();
-    return object.is_namespace() ? get_attribute(object, key.as_string())
-                                 : [&] {
-                                     const Value* found = object.as_dict().find(key.as_string());
-                                     return found ? *found : Value::undefined(key.as_string());
-                                   }();
+    return object.is_namespace() ? get_attribute(object, key.as_string()) : [&] {
+      const Value* found = object.as_dict().find(key.as_string());
+      return found ? *found : Value::undefined(key.as_string());
+    }();
   }
   if ((object.is_list() || object.is_string()) && key.is_integer()) {
     int64_t index = 0;
@@ -452,15 +453,15 @@ Value get_item(const Value& object, const Value& key) {
     auto points = code_points(object.as_string());
     if (!normalize_index(key.as_integer(), static_cast<int64_t>(points.size()), index))
       return Value::undefined();
-    return Value(from_code_points(points, static_cast<size_t>(index), static_cast<size_t>(index) + 1));
+    return Value(
+        from_code_points(points, static_cast<size_t>(index), static_cast<size_t>(index) + 1));
   }
   if (key.is_string()) return get_attribute(object, key.as_string());
   return Value::undefined();
 }
 
 Value slice(const Value& object, const Value& start, const Value& stop, const Value& step) {
-  if (!object.is_list() && !object.is_string())
-    throw Error("cannot slice " + object.describe());
+  if (!object.is_list() && !object.is_string()) throw Error("cannot slice " + object.describe());
   auto part = [](const Value& value, const char* what, int64_t fallback) {
     if (value.is_none() || value.is_undefined()) return fallback;
     return required_integer(value, std::string("a slice's ") + what);
@@ -482,8 +483,9 @@ Value slice(const Value& object, const Value& start, const Value& stop, const Va
     (void)is_start;
     return value;
   };
-  int64_t begin = start.is_none() || start.is_undefined() ? (stride < 0 ? size - 1 : 0)
-                                                          : clamp_bound(part(start, "start", 0), true);
+  int64_t begin = start.is_none() || start.is_undefined()
+                      ? (stride < 0 ? size - 1 : 0)
+                      : clamp_bound(part(start, "start", 0), true);
   int64_t end = stop.is_none() || stop.is_undefined() ? (stride < 0 ? -1 : size)
                                                       : clamp_bound(part(stop, "stop", 0), false);
   std::vector<int64_t> indices;
@@ -589,7 +591,8 @@ Value apply_filter(const std::string& name, const Value& value, Arguments& argum
   }
   if (name == "selectattr" || name == "rejectattr")
     return select_items(value, arguments, true, name == "selectattr");
-  if (name == "select" || name == "reject") return select_items(value, arguments, false, name == "select");
+  if (name == "select" || name == "reject")
+    return select_items(value, arguments, false, name == "select");
   if (name == "map") return map_items(value, arguments);
   if (name == "safe") {
     arguments.expect(name, 0);
@@ -604,7 +607,8 @@ Value apply_filter(const std::string& name, const Value& value, Arguments& argum
       char* end = nullptr;
       errno = 0;
       const long long parsed = std::strtoll(text.c_str(), &end, 10);
-      if (!text.empty() && end && *end == '\0' && errno == 0) return Value(static_cast<int64_t>(parsed));
+      if (!text.empty() && end && *end == '\0' && errno == 0)
+        return Value(static_cast<int64_t>(parsed));
     }
     return arguments.get(0, "default", Value(0));
   }
@@ -625,7 +629,8 @@ Value apply_filter(const std::string& name, const Value& value, Arguments& argum
       if (value.as_integer() == INT64_MIN) throw Error("integer overflow in abs");
       return Value(value.as_integer() < 0 ? -value.as_integer() : value.as_integer());
     }
-    if (value.is_number()) return Value(value.as_double() < 0 ? -value.as_double() : value.as_double());
+    if (value.is_number())
+      return Value(value.as_double() < 0 ? -value.as_double() : value.as_double());
     throw Error("abs needs a number, not " + value.describe());
   }
   if (name == "indent") {
@@ -647,7 +652,8 @@ Value apply_filter(const std::string& name, const Value& value, Arguments& argum
     };
     std::stable_sort(items.begin(), items.end(),
                      [&](const Value& a, const Value& b) { return less(key(a), key(b)); });
-    if (arguments.get(0, "reverse", Value(false)).truthy()) std::reverse(items.begin(), items.end());
+    if (arguments.get(0, "reverse", Value(false)).truthy())
+      std::reverse(items.begin(), items.end());
     return Value::list(std::move(items));
   }
   throw Error("unknown filter '" + name + "'");
@@ -729,7 +735,8 @@ std::string fixed_strftime(const std::string& format) {
 
 Dict global_functions() {
   Dict globals;
-  globals.set("raise_exception", Value::function("raise_exception", [](Arguments& arguments) -> Value {
+  globals.set("raise_exception",
+              Value::function("raise_exception", [](Arguments& arguments) -> Value {
                 arguments.expect("raise_exception", 1);
                 throw Error("the template raised: " + arguments.get(0, "").str());
               }));

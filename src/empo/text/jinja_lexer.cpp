@@ -11,8 +11,12 @@ namespace {
 bool is_name_start(char c) {
   return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
 }
-bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Python's str.rstrip(): trailing whitespace in Python's (Unicode) sense.
 std::string python_rstrip(const std::string& text) {
@@ -42,7 +46,7 @@ std::string unescape(const std::string& body, long line) {
     value = 0;
     for (size_t i = start; i < start + digits; ++i) {
       char c = body[i];
-      int digit = is_digit(c)             ? c - '0'
+      int digit = is_digit(c)              ? c - '0'
                   : (c >= 'a' && c <= 'f') ? c - 'a' + 10
                   : (c >= 'A' && c <= 'F') ? c - 'A' + 10
                                            : -1;
@@ -102,8 +106,8 @@ std::string unescape(const std::string& body, long line) {
       default:
         if (escaped >= '0' && escaped <= '7') {
           uint32_t value = static_cast<uint32_t>(escaped - '0');
-          for (int extra = 0; extra < 2 && i + 1 < body.size() && body[i + 1] >= '0' &&
-                              body[i + 1] <= '7';
+          for (int extra = 0;
+               extra < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7';
                ++extra)
             value = value * 8 + static_cast<uint32_t>(body[++i] - '0');
           append_utf8(value, out);
@@ -157,8 +161,8 @@ class Lexer {
  private:
   size_t find_tag(size_t from) const {
     for (size_t i = from; i + 1 < source_.size(); ++i)
-      if (source_[i] == '{' && (source_[i + 1] == '{' || source_[i + 1] == '%' ||
-                                source_[i + 1] == '#'))
+      if (source_[i] == '{' &&
+          (source_[i + 1] == '{' || source_[i + 1] == '%' || source_[i + 1] == '#'))
         return i;
     return source_.size();
   }
@@ -236,8 +240,7 @@ class Lexer {
       ++at;
     }
     if (at + 1 >= source_.size() || source_[at] != closing || source_[at + 1] != '}') return false;
-    tokens_.push_back(
-        {variable ? Token::Type::variable_end : Token::Type::block_end, "", line_});
+    tokens_.push_back({variable ? Token::Type::variable_end : Token::Type::block_end, "", line_});
     const bool keep_newline = source_[position_] == '+';
     position_ = at + 2;
     after_close(strip, !variable && !keep_newline);

@@ -108,8 +108,7 @@ class Parser {
         advance();
         auto node = make_node(Node::Kind::output, token.line);
         node->expression = parse_tuple(true);
-        if (current().type != Type::variable_end)
-          fail("expected '}}', found " + shown(current()));
+        if (current().type != Type::variable_end) fail("expected '}}', found " + shown(current()));
         advance();
         body.push_back(std::move(node));
         continue;
@@ -118,8 +117,7 @@ class Parser {
       advance();
       const Token& keyword = current();
       if (keyword.type != Type::name) fail("expected a statement name after '{%'");
-      if (std::find(end_keywords.begin(), end_keywords.end(), keyword.text) !=
-          end_keywords.end()) {
+      if (std::find(end_keywords.begin(), end_keywords.end(), keyword.text) != end_keywords.end()) {
         ended_by = keyword.text;
         advance();
         return body;
@@ -212,8 +210,7 @@ class Parser {
       }
     }
     if (current().type == Type::block_end) {
-      if (node->targets.size() != 1)
-        fail("a {% set %} block assigns one name, not a tuple");
+      if (node->targets.size() != 1) fail("a {% set %} block assigns one name, not a tuple");
       advance();
       node->kind = Node::Kind::set_block;
       std::string ended_by;
@@ -354,8 +351,8 @@ class Parser {
       } else {
         ExpressionPtr middle = clone(*previous_right);
         previous_right = right.get();
-        chained = binary("and", std::move(chained), binary(op, std::move(middle), std::move(right), line),
-                         line);
+        chained = binary("and", std::move(chained),
+                         binary(op, std::move(middle), std::move(right), line), line);
       }
     }
     return chained ? std::move(chained) : std::move(left);
@@ -367,7 +364,8 @@ class Parser {
     copy->negated = expression.negated;
     for (const auto& child : expression.children)
       copy->children.push_back(child ? clone(*child) : nullptr);
-    for (const auto& [key, child] : expression.keyword) copy->keyword.emplace_back(key, clone(*child));
+    for (const auto& [key, child] : expression.keyword)
+      copy->keyword.emplace_back(key, clone(*child));
     return copy;
   }
 
@@ -636,6 +634,8 @@ class Parser {
 
 }  // namespace
 
-Body parse(const std::vector<Token>& tokens) { return Parser(tokens).parse_template(); }
+Body parse(const std::vector<Token>& tokens) {
+  return Parser(tokens).parse_template();
+}
 
 }  // namespace empo::text::jinja

@@ -23,9 +23,15 @@ int64_t checked(Operation operation, int64_t a, int64_t b) {
   if (operation(a, b, &result)) throw Error("integer overflow");
   return result;
 }
-bool add(int64_t a, int64_t b, int64_t* out) { return __builtin_add_overflow(a, b, out); }
-bool subtract(int64_t a, int64_t b, int64_t* out) { return __builtin_sub_overflow(a, b, out); }
-bool multiply(int64_t a, int64_t b, int64_t* out) { return __builtin_mul_overflow(a, b, out); }
+bool add(int64_t a, int64_t b, int64_t* out) {
+  return __builtin_add_overflow(a, b, out);
+}
+bool subtract(int64_t a, int64_t b, int64_t* out) {
+  return __builtin_sub_overflow(a, b, out);
+}
+bool multiply(int64_t a, int64_t b, int64_t* out) {
+  return __builtin_mul_overflow(a, b, out);
+}
 
 Value arithmetic(const std::string& op, const Value& left, const Value& right) {
   if (op == "~") return Value(left.str() + right.str());
@@ -44,7 +50,8 @@ Value arithmetic(const std::string& op, const Value& left, const Value& right) {
     const Value& times = &sequence == &left ? right : left;
     if (!times.is_integer()) throw Error("can only repeat a sequence an integer number of times");
     const int64_t count = std::max<int64_t>(0, times.as_integer());
-    const size_t unit = sequence.is_string() ? sequence.as_string().size() : sequence.as_list().size();
+    const size_t unit =
+        sequence.is_string() ? sequence.as_string().size() : sequence.as_list().size();
     if (unit > 0 && static_cast<uint64_t>(count) > kMaxOutput / unit)
       throw Error("repetition too long for a chat template");
     if (sequence.is_string()) {
@@ -271,8 +278,8 @@ class Renderer {
 
   void define_macro(const Node& node) {
     const Node* macro = &node;
-    frames_.back()->set(node.targets[0], Value::function(node.targets[0], [this, macro](
-                                                                              Arguments& arguments) {
+    frames_.back()->set(node.targets[0],
+                        Value::function(node.targets[0], [this, macro](Arguments& arguments) {
                           return call_macro(*macro, arguments);
                         }));
   }
@@ -397,7 +404,8 @@ class Renderer {
         if (expression.name == "not") return Value(!operand.truthy());
         if (!operand.is_number())
           throw Error("bad operand for unary " + expression.name + ": " + operand.describe());
-        if (expression.name == "+") return operand.is_integer() ? Value(operand.as_integer()) : operand;
+        if (expression.name == "+")
+          return operand.is_integer() ? Value(operand.as_integer()) : operand;
         if (operand.is_integer()) {
           if (operand.as_integer() == INT64_MIN) throw Error("integer overflow");
           return Value(-operand.as_integer());

@@ -45,7 +45,9 @@ Value Value::dict(std::shared_ptr<Dict> entries) {
   return value;
 }
 
-Value Value::dict() { return dict(std::make_shared<Dict>()); }
+Value Value::dict() {
+  return dict(std::make_shared<Dict>());
+}
 
 Value Value::namespace_object(std::shared_ptr<Dict> entries) {
   Value value = dict(std::move(entries));
@@ -94,13 +96,17 @@ bool Value::is_number() const {
   return kind_ == Kind::integer || kind_ == Kind::floating || kind_ == Kind::boolean;
 }
 
-int64_t Value::as_integer() const { return kind_ == Kind::boolean ? boolean_ : integer_; }
+int64_t Value::as_integer() const {
+  return kind_ == Kind::boolean ? boolean_ : integer_;
+}
 
 double Value::as_double() const {
   return kind_ == Kind::floating ? floating_ : static_cast<double>(as_integer());
 }
 
-Value Value::call(Arguments& arguments) const { return (*function_)(arguments); }
+Value Value::call(Arguments& arguments) const {
+  return (*function_)(arguments);
+}
 
 bool Value::truthy() const {
   switch (kind_) {
