@@ -53,7 +53,6 @@ const generate::Policy& judge(bool large) {
     text::write_char_tokenizer(dir, vocabulary);
     auto tokenizer = text::Tokenizer::load(dir);
     text::ChatTemplate chat;
-    chat.format = text::ChatFormat::raw;
     slot = std::make_unique<generate::Policy>(
         generate::Policy{dir, model::random_model(judge_config(large), 0), tokenizer, chat});
   }

@@ -44,6 +44,8 @@ struct EvalOptions {
   std::string system_prompt = empo::data::kAuthorsSystemPrompt;
   std::string question_template = empo::data::kAuthorsQuestionTemplate;
   std::string chat_format = "auto";
+  std::string chat_template;         // name or Jinja file; "": the model's (or --config's)
+  std::string chat_template_kwargs;  // a JSON object of extra template variables
   std::string answer_extraction = "boxed";
   std::string equivalence = "math";
   std::string device = "auto", dtype = "auto", attn_implementation = "auto";
@@ -63,6 +65,8 @@ empo::rl::EvalSettings settings_from(const EvalOptions& options) {
     settings.prompt.question_template = options.question_template;
     if (options.chat_format != "auto")
       settings.prompt.format = text::parse_chat_format(options.chat_format, "--chat-format");
+    if (!options.chat_template.empty() && options.chat_format != "auto")
+      throw InputError("--chat-template is a template of its own: leave --chat-format at auto");
     settings.answer.format = reward::answer_format_from_name(options.answer_extraction);
     settings.equivalence =
         options.equivalence == "exact" ? rl::exact_equivalence() : rl::math_equivalence();
@@ -71,6 +75,9 @@ empo::rl::EvalSettings settings_from(const EvalOptions& options) {
     settings.sampling.temperature = options.temperature;
     settings.sampling.top_p = options.top_p;
   }
+  if (!options.chat_template_kwargs.empty())
+    settings.prompt.chat_template_kwargs = generate::parse_chat_template_kwargs(
+        options.chat_template_kwargs, "--chat-template-kwargs");
   settings.greedy = !options.no_greedy;
   settings.seed = options.seed;
   settings.prompts_per_batch = options.batch_size;
@@ -207,7 +214,10 @@ void run_eval(const EvalOptions& options) {
   model::LoadOptions load{
       model::compute_dtype(options.dtype, device), device,
       model::parse_attn_implementation(options.attn_implementation, "--attn-implementation")};
-  auto policy = generate::load_policy(options.model, load);
+  const std::string chat_template = !options.chat_template.empty() || options.config.empty()
+                                        ? options.chat_template
+                                        : rl::load_config(options.config).chat_template;
+  auto policy = generate::load_policy(options.model, load, chat_template);
   if (!options.adapter.empty())
     policy.model.lora = model::load_lora_adapter(options.adapter, policy.model, load);
   std::vector<eval::BenchmarkRecords> records;
@@ -296,6 +306,11 @@ void add_eval(CLI::App& app) {
   command->add_option("--system-prompt", options->system_prompt);
   command->add_option("--question-template", options->question_template);
   command->add_option("--chat-format", options->chat_format, "chatml | raw | auto");
+  command->add_option("--chat-template", options->chat_template,
+                      "a Jinja chat template file, or the name of one of the model's templates");
+  command->add_option(
+      "--chat-template-kwargs", options->chat_template_kwargs,
+      "extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
   command->add_option("--answer-extraction", options->answer_extraction,
                       "boxed | hash_dollar | full");
   command->add_option("--equivalence", options->equivalence, "math | exact")

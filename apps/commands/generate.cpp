@@ -23,6 +23,8 @@ struct GenerateOptions {
   bool cuda_graphs = false;
   uint64_t seed = 0;
   std::string system_prompt;
+  std::string chat_template;         // name or Jinja file; "": the model's
+  std::string chat_template_kwargs;  // a JSON object of extra template variables
   std::vector<std::string> stop;
 };
 
@@ -54,19 +56,26 @@ std::vector<int64_t> read_prompt(const empo::io::Json& line, const std::string& 
     return std::vector<int64_t>(ids.begin(), ids.end());
   }
   if (line.contains("messages")) {
-    std::vector<empo::text::Message> messages;
-    if (!line["messages"].is_array())
-      throw_input_error(path, number, "\"messages\" must be an array");
-    for (const auto& message : line["messages"]) {
-      if (!message.is_object() || !message.contains("role") || !message.contains("content") ||
-          !message["role"].is_string() || !message["content"].is_string())
-        throw_input_error(path, number, "each message needs string \"role\" and \"content\"");
-      messages.push_back(
-          {message["role"].get<std::string>(), message["content"].get<std::string>()});
+    const auto& messages = line["messages"];
+    if (!messages.is_array()) throw_input_error(path, number, "\"messages\" must be an array");
+    // Every key of a message reaches the chat template (reasoning_content, tool_calls, ...).
+    for (const auto& message : messages)
+      if (!message.is_object() || !message.contains("role") || !message["role"].is_string() ||
+          !message.contains("content") ||
+          !(message["content"].is_string() || message["content"].is_array()))
+        throw_input_error(
+            path, number,
+            "each message needs a string \"role\" and a string (or list) \"content\"");
+    empo::io::Json with_system = messages;
+    if (!settings.system_prompt.empty() &&
+        (messages.empty() || messages[0].value("role", "") != "system"))
+      with_system.insert(with_system.begin(),
+                         empo::io::Json{{"role", "system"}, {"content", settings.system_prompt}});
+    try {
+      return empo::generate::build_prompt(*policy, settings, with_system);
+    } catch (const empo::InputError& error) {
+      throw_input_error(path, number, error.what());
     }
-    if (!settings.system_prompt.empty() && (messages.empty() || messages[0].role != "system"))
-      messages.insert(messages.begin(), {"system", settings.system_prompt});
-    return empo::generate::build_prompt(*policy, settings, messages);
   }
   throw_input_error(path, number, "expected \"prompt_ids\", \"prompt\" or \"messages\"");
 }
@@ -82,7 +91,9 @@ void run_generate(const GenerateOptions& options) {
   model::Model plain;
   const bool has_tokenizer = std::filesystem::exists(options.model + "/tokenizer.json");
   if (has_tokenizer)
-    policy = generate::load_policy(options.model, load);
+    policy = generate::load_policy(options.model, load, options.chat_template);
+  else if (!options.chat_template.empty())
+    throw InputError("--chat-template needs a tokenizer.json in the model folder");
   else
     plain = model::load_model(options.model, load);
   if (!options.adapter.empty()) {
@@ -92,6 +103,9 @@ void run_generate(const GenerateOptions& options) {
   const model::Model& weights = policy ? policy->model : plain;
   generate::PromptSettings settings;
   settings.system_prompt = options.system_prompt;
+  if (!options.chat_template_kwargs.empty())
+    settings.chat_template_kwargs = generate::parse_chat_template_kwargs(
+        options.chat_template_kwargs, "--chat-template-kwargs");
   std::vector<std::vector<int64_t>> prompts;
   io::for_each_jsonl(options.input, [&](const io::Json& line, long number) {
     prompts.push_back(
@@ -124,6 +138,7 @@ void run_generate(const GenerateOptions& options) {
     const auto& sample = completions.samples[i];
     io::Json line{{"index", sample.prompt_index},
                   {"sample", sample.sample_index},
+                  {"prompt_ids", prompts[static_cast<size_t>(sample.prompt_index)]},
                   {"completion_ids", sample.tokens}};
     if (policy) line["completion"] = completions.texts[i];
     line["logprobs"] = sample.sampling_logprobs;
@@ -161,6 +176,12 @@ void add_generate(CLI::App& app) {
   command->add_option("--batch-size", options->batch_size, "prompts prefilled together")
       ->check(CLI::PositiveNumber);
   command->add_option("--system-prompt", options->system_prompt, "for \"messages\" input");
+  command->add_option("--chat-template", options->chat_template,
+                      "for \"messages\" input: a Jinja chat template file, or the name of one of "
+                      "the model's templates");
+  command->add_option(
+      "--chat-template-kwargs", options->chat_template_kwargs,
+      "extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
   command->add_option("--stop", options->stop, "stop string (repeatable); the completion keeps it");
   command->add_option("--device", options->device, "cpu | cuda[:N] | auto");
   command->add_option("--dtype", options->dtype, "float32 | bfloat16 | auto");

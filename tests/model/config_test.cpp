@@ -68,8 +68,10 @@ TEST(ModelConfig, ClearErrors) {
   json["num_key_value_heads"] = 3;
   EXPECT_NE(error_of(json).find("multiple of num_key_value_heads"), std::string::npos);
   json = base("llama");
-  json["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
-  EXPECT_NE(error_of(json).find("yarn"), std::string::npos);
+  json["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 4.0}};
+  EXPECT_NE(error_of(json).find("rope_type \"dynamic\" is not supported"), std::string::npos);
+  json["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
+  EXPECT_NE(error_of(json).find("needs \"low_freq_factor\""), std::string::npos);
   json = base("qwen2");
   json["vocab_size"] = "many";
   EXPECT_NE(error_of(json).find("vocab_size"), std::string::npos);

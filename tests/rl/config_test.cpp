@@ -288,6 +288,9 @@ TrainConfig unusual_config() {
   config.system_prompt = "Line one\nLine two with \\boxed{} and 'quotes' and \"double\"\t#";
   config.question_template = "- {question}: {question}";
   config.chat_format = ChatFormat::raw;
+  config.chat_template_kwargs = {
+      {"enable_thinking", false}, {"depth", 3},         {"ratio", 0.5},
+      {"name", "x: \"y\""},       {"nothing", nullptr}, {"flag", "true"}};
   config.truthfulqa_split = data::TruthfulQaSplit::held_out;
   config.max_prompt_length = 300;
   config.max_steps = 123;
@@ -414,6 +417,36 @@ TEST(Config, WrittenConfigHasEveryKeyOnce) {
     EXPECT_NE(std::find(config_keys().begin(), config_keys().end(), key), config_keys().end())
         << key;
   }
+}
+
+TEST(Config, ChatTemplateKeys) {
+  const std::string base = "model_name_or_path: m\ntrain_file: t.jsonl\n";
+  auto config = parse_config(base +
+                                 "chat_template: templates/mine.jinja\n"
+                                 "chat_template_kwargs: {enable_thinking: false, n: 2}\n",
+                             "c.yaml");
+  EXPECT_EQ(config.chat_template, "templates/mine.jinja");
+  EXPECT_EQ(config.chat_template_kwargs, (nlohmann::json{{"enable_thinking", false}, {"n", 2}}));
+  EXPECT_EQ(parse_config(to_yaml(config), "resolved.yaml"), config);
+  auto override_kwargs =
+      parse_config(base, "c.yaml", {"chat_template_kwargs={enable_thinking: true}"});
+  EXPECT_EQ(override_kwargs.chat_template_kwargs, (nlohmann::json{{"enable_thinking", true}}));
+  auto error_of = [&](const std::string& text) {
+    try {
+      parse_config(base + text, "c.yaml");
+    } catch (const InputError& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(
+      error_of("chat_template: t.jinja\nchat_format: chatml\n").find("c.yaml:3: chat_template"),
+      std::string::npos);
+  EXPECT_NE(error_of("chat_template_kwargs: [a, b]\n").find("c.yaml:3: chat_template_kwargs"),
+            std::string::npos);
+  EXPECT_NE(error_of("chat_template_kwargs: {messages: 1}\n").find("set by empo"),
+            std::string::npos);
+  EXPECT_NE(error_of("chat_template_kwargs: {a: [1]}\n").find("single value"), std::string::npos);
 }
 
 TEST(Config, FreeFormKeys) {

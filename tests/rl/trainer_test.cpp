@@ -294,6 +294,8 @@ TEST(Trainer, AuthorsRecipeRunsOnAQwenShapedModel) {
   model::save_model(model::random_model(shape, 3), dir + "/model", at::kFloat);
   for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
     fs::copy_file(test::fixture(std::string("qwen-tokenizer/") + name), dir + "/model/" + name);
+  const std::string jinja = test::fixture("text/chat_templates/qwen2.5-math-instruct.jinja");
+  fs::copy_file(jinja, dir + "/model/chat_template.jinja");
   auto config = load_config(
       test::source_path("configs/qwen2.5-math-7b-empo.yaml"),
       {"model_name_or_path=" + dir + "/model",
@@ -307,6 +309,9 @@ TEST(Trainer, AuthorsRecipeRunsOnAQwenShapedModel) {
   ASSERT_EQ(metrics.size(), 1u);
   EXPECT_TRUE(metrics[0].contains("monitor/accuracy"));  // AIME answers are monitored, not used
   EXPECT_TRUE(fs::exists(result.last_checkpoint + "/tokenizer_config.json"));
+  // The checkpoint renders the prompts the model did: its chat template comes along.
+  EXPECT_EQ(test::read_text(result.last_checkpoint + "/chat_template.jinja"),
+            test::read_text(jinja));
   EXPECT_EQ(model::load_model_config(result.last_checkpoint).vocab_size, 151936);
 }
 

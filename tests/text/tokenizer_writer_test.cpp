@@ -56,7 +56,7 @@ TEST(TokenizerWriter, ChatSettingsAreRawWithTheEosCharacter) {
   std::string folder;
   Tokenizer tokenizer = written_tokenizer(vocabulary, &folder);
   ChatTemplate chat = load_chat_template(folder, tokenizer);
-  EXPECT_EQ(chat.format, ChatFormat::raw);
+  EXPECT_FALSE(chat.jinja);  // no template: prompts are raw text
   EXPECT_EQ(chat.eos_ids, (std::vector<TokenId>{14}));
   Json generation = Json::parse(test::read_text(folder + "/generation_config.json"));
   EXPECT_EQ(generation["eos_token_id"], 14);

@@ -4,11 +4,13 @@
 
 #include "empo/generate/judge_scorer.h"
 #include "empo/io/error.h"
+#include "empo/io/jsonl.h"
 #include "empo/model/transformer.h"
 
 namespace empo::generate {
 
-Policy load_policy(const std::string& folder, const model::LoadOptions& options) {
+Policy load_policy(const std::string& folder, const model::LoadOptions& options,
+                   const std::string& chat_template) {
   Policy policy{folder, model::load_model(folder, options), text::Tokenizer::load(folder), {}};
   // A tokenizer that can emit ids past the embedding would index out of range mid-run.
   if (policy.tokenizer.vocab_size() > static_cast<std::size_t>(policy.model.config.vocab_size))
@@ -17,7 +19,7 @@ Policy load_policy(const std::string& folder, const model::LoadOptions& options)
                      ", but config.json's vocab_size is " +
                      std::to_string(policy.model.config.vocab_size) +
                      " (tokenizer and model do not belong together)");
-  policy.chat = text::load_chat_template(folder, policy.tokenizer);
+  policy.chat = text::load_chat_template(folder, policy.tokenizer, chat_template);
   for (int64_t id : policy.model.config.eos_token_ids)
     if (std::find(policy.chat.eos_ids.begin(), policy.chat.eos_ids.end(), id) ==
         policy.chat.eos_ids.end())
@@ -25,17 +27,32 @@ Policy load_policy(const std::string& folder, const model::LoadOptions& options)
   return policy;
 }
 
+nlohmann::json parse_chat_template_kwargs(const std::string& text, const std::string& where) {
+  nlohmann::json kwargs = io::parse_json(text, where);
+  if (!kwargs.is_object())
+    throw InputError(where + ": expected a JSON object such as {\"enable_thinking\": false}");
+  return kwargs;
+}
+
 std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
-                                  const std::vector<text::Message>& messages) {
-  text::ChatTemplate chat = policy.chat;
-  if (settings.format) chat.format = *settings.format;
-  auto ids = text::render_chat_ids(chat, policy.tokenizer, messages, true);
+                                  const nlohmann::json& messages) {
+  const std::string rendered =
+      settings.format
+          ? text::render_chat(text::with_format(policy.chat, *settings.format, policy.tokenizer),
+                              messages, true, settings.chat_template_kwargs)
+          : text::render_chat(policy.chat, messages, true, settings.chat_template_kwargs);
+  auto ids = policy.tokenizer.encode(rendered);
   for (auto id : ids)
     if (id < 0 || id >= policy.model.config.vocab_size)
       throw InputError(policy.folder + ": the tokenizer produced id " + std::to_string(id) +
                        ", outside the model's vocabulary of " +
                        std::to_string(policy.model.config.vocab_size));
   return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
+                                  const std::vector<text::Message>& messages) {
+  return build_prompt(policy, settings, text::messages_json(messages));
 }
 
 std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,

@@ -22,18 +22,26 @@ struct Policy {
   text::ChatTemplate chat;
 };
 
-// Weights, tokenizer.json and the chat format/EOS ids of a model folder.
-Policy load_policy(const std::string& folder, const model::LoadOptions& options);
+// Weights, tokenizer.json and the chat template/EOS ids of a model folder. `chat_template`
+// picks the template as text::load_chat_template's `choice` does ("" the model's, a name from
+// its template list, or a Jinja file).
+Policy load_policy(const std::string& folder, const model::LoadOptions& options,
+                   const std::string& chat_template = "");
 
 struct PromptSettings {
   std::string system_prompt;  // empty: none (unless the question carries one)
   std::string question_template = "{question}";
-  std::optional<text::ChatFormat> format;  // unset: the model folder's
-  int64_t max_prompt_length = 0;           // tokens; 0: no limit
+  std::optional<text::ChatFormat> format;  // unset: the model folder's template (or raw)
+  // Extra template variables, e.g. {"enable_thinking": false} (chat_template_kwargs).
+  nlohmann::json chat_template_kwargs = nlohmann::json::object();
+  int64_t max_prompt_length = 0;  // tokens; 0: no limit
   // Longer prompts keep their last max_prompt_length tokens (TRL's left truncation) instead
   // of being an error.
   bool truncate_left = false;
 };
+
+// A JSON object of template variables given on the command line (`where` names the flag).
+nlohmann::json parse_chat_template_kwargs(const std::string& text, const std::string& where);
 
 // The chat-formatted prompt ids of a question, ending in the generation prompt. A prompt
 // longer than max_prompt_length is an InputError naming the question, or with truncate_left
@@ -41,7 +49,10 @@ struct PromptSettings {
 std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
                                   const data::Question& question, bool* truncated = nullptr);
 
-// The same for ready chat messages (`empo generate` input).
+// The same for ready chat messages (`empo generate` input): a JSON array of message objects,
+// every key of which reaches the template.
+std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
+                                  const nlohmann::json& messages);
 std::vector<int64_t> build_prompt(const Policy& policy, const PromptSettings& settings,
                                   const std::vector<text::Message>& messages);
 

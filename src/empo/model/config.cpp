@@ -55,22 +55,23 @@ std::string string_or(const Json& json, const char* key, const std::string& fall
   return value->get<std::string>();
 }
 
-// Older checkpoints (Qwen2.5) keep rope_theta at top level; newer transformers write
-// rope_parameters {rope_theta, rope_type}. Scaled RoPE variants are not supported.
-double read_rope_theta(const Json& json, double fallback, const std::string& source) {
+// Older checkpoints (Qwen2.5) keep rope_theta and rope_scaling at top level; newer
+// transformers write rope_parameters {rope_theta, rope_type, ...}.
+const Json* rope_object(const Json& json, const std::string& source) {
   for (const char* key : {"rope_parameters", "rope_scaling"}) {
     const Json* rope = find_key(json, key);
     if (!rope) continue;
     if (!rope->is_object())
       throw_input_error(source, 0, std::string("\"") + key + "\" must be an object");
-    std::string type =
-        string_or(*rope, "rope_type", string_or(*rope, "type", "default", source), source);
-    if (type != "default")
-      throw_input_error(source, 0,
-                        std::string("\"") + key + "\": rope_type \"" + type +
-                            "\" is not supported (only \"default\")");
-    if (find_key(*rope, "rope_theta")) return number_or(*rope, "rope_theta", fallback, source);
+    return rope;
   }
+  return nullptr;
+}
+
+double read_rope_theta(const Json& json, double fallback, const std::string& source) {
+  const Json* rope = rope_object(json, source);
+  if (rope && find_key(*rope, "rope_theta"))
+    return number_or(*rope, "rope_theta", fallback, source);
   return number_or(json, "rope_theta", fallback, source);
 }
 
@@ -114,6 +115,8 @@ ModelConfig parse_model_config(const Json& json, const std::string& source) {
   config.max_position_embeddings = positive_int_or(json, "max_position_embeddings", 32768, source);
   config.rms_norm_eps = number_or(json, "rms_norm_eps", 1e-6, source);
   config.rope_theta = read_rope_theta(json, 10000.0, source);
+  if (const Json* rope = rope_object(json, source))
+    config.rope_scaling = parse_rope_scaling(*rope, config.max_position_embeddings, source);
   // Zero or negative values give a model of NaNs (RMSNorm) or a RoPE of NaN frequencies.
   if (!(config.rms_norm_eps > 0)) throw_input_error(source, 0, "\"rms_norm_eps\" must be positive");
   if (!(config.rope_theta > 0)) throw_input_error(source, 0, "\"rope_theta\" must be positive");

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "empo/model/rope.h"
+
 namespace empo::model {
 
 struct ModelConfig {
@@ -21,6 +23,7 @@ struct ModelConfig {
   int64_t max_position_embeddings = 0;
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
+  RopeScaling rope_scaling;  // rope_parameters / rope_scaling: linear, llama3, yarn
   bool tie_word_embeddings = false;
   bool attention_bias = false;    // q/k/v bias (Qwen2 always; Llama when attention_bias)
   bool o_proj_bias = false;       // Llama's attention_bias also covers o_proj

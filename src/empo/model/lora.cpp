@@ -8,6 +8,7 @@
 #include "empo/io/durable.h"
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
+#include "empo/io/model_files.h"
 #include "empo/model/device.h"
 
 namespace empo::model {
@@ -382,16 +383,8 @@ void merge_adapter_folder(const std::string& base_folder, const std::string& ada
                                   : fs::path(output_folder).parent_path().string());
   const std::string staging = io::staging_sibling(output_folder);
   save_model(merged, staging, file_dtype);
-  // Everything but the weights and config.json: tokenizer, chat template, generation config.
-  for (const auto& entry : fs::directory_iterator(base_folder)) {
-    const std::string name = entry.path().filename().string();
-    const bool weights = entry.path().extension() == ".safetensors" ||
-                         entry.path().extension() == ".bin" ||
-                         name.find(".safetensors.index.json") != std::string::npos;
-    if (!entry.is_regular_file() || weights || name == "config.json") continue;
-    io::write_file_atomic((fs::path(staging) / name).string(),
-                          io::read_file(entry.path().string()));
-  }
+  // Tokenizer, chat template and generation config, as every folder empo writes.
+  io::write_model_side_files(io::read_model_side_files(base_folder), staging);
   io::fsync_tree(staging);
   io::publish_folder(staging, output_folder);
 }

@@ -31,15 +31,22 @@ struct Rotary {
   at::Tensor sin;  // (B, 1, T, D)
 };
 
-Rotary rotary_tables(const at::Tensor& position_ids, int64_t head_dim, double theta,
+// cos and sin of every position's angles, with the checkpoint's rope scaling (rope.h). Every
+// path (eager, SDPA, the paged and fused decode kernels) reads these tables.
+Rotary rotary_tables(const at::Tensor& position_ids, const ModelConfig& config,
                      at::ScalarType dtype) {
-  auto exponents =
-      at::arange(0, head_dim, 2, at::TensorOptions().dtype(at::kLong).device(position_ids.device()))
-          .to(at::kFloat) /
-      static_cast<double>(head_dim);
-  auto inverse_frequency = 1.0 / at::pow(theta, exponents);                     // (D/2)
+  const auto frequencies =
+      rope_inverse_frequencies(config.rope_scaling, config.rope_theta, config.head_dim);
+  std::vector<float> narrow(frequencies.begin(), frequencies.end());
+  auto inverse_frequency =
+      at::tensor(narrow, at::TensorOptions().dtype(at::kFloat)).to(position_ids.device());  // (D/2)
   auto angles = position_ids.to(at::kFloat).unsqueeze(-1) * inverse_frequency;  // (B, T, D/2)
   auto doubled = at::cat({angles, angles}, -1).unsqueeze(1);                    // (B, 1, T, D)
+  // YaRN scales cos and sin (attention_factor 1 for the other types).
+  const double scale = config.rope_scaling.type == RopeScaling::Type::yarn
+                           ? config.rope_scaling.attention_factor
+                           : 1.0;
+  if (scale != 1.0) return {(doubled.cos() * scale).to(dtype), (doubled.sin() * scale).to(dtype)};
   return {doubled.cos().to(dtype), doubled.sin().to(dtype)};
 }
 
@@ -343,7 +350,7 @@ at::Tensor run_layers(const Model& model, const at::Tensor& input_ids,
   const auto& config = model.config;
   const auto& weights = model.weights;
   auto x = at::embedding(weights.embed_tokens, input_ids);  // (B, T, C)
-  auto rotary = rotary_tables(position_ids, config.head_dim, config.rope_theta, x.scalar_type());
+  auto rotary = rotary_tables(position_ids, config, x.scalar_type());
   const Visibility visibility = make_visibility(model, mask, causal, x.size(1), x.options());
   const bool checkpoint =
       model.gradient_checkpointing && !cache.kv && !cache.pool && at::GradMode::is_enabled();

@@ -440,6 +440,68 @@ Key epsilon_high_key(bool* explicitly_set) {
   return key;
 }
 
+// A map of template variables: scalar values keep their YAML type (true, 3, 0.5, "text").
+Key chat_template_kwargs_key() {
+  const char* name = "chat_template_kwargs";
+  return {
+      name, false,
+      [=](TrainConfig& config, const YAML::Node& node, const Origin& origin) {
+        config.chat_template_kwargs = nlohmann::json::object();
+        if (node.IsNull()) return;
+        if (!node.IsMap())
+          fail(origin, name,
+               "expected a mapping such as {enable_thinking: false}, got " + shown(node));
+        for (const auto& entry : node) {
+          const std::string key = entry.first.Scalar();
+          const YAML::Node& value = entry.second;
+          for (const char* reserved : {"messages", "add_generation_prompt", "tools", "documents"})
+            if (key == reserved)
+              fail(origin, name, "\"" + key + "\" is set by empo, not by a keyword argument");
+          if (value.IsNull()) {
+            config.chat_template_kwargs[key] = nullptr;
+          } else if (!value.IsScalar()) {
+            fail(origin, name, "\"" + key + "\" must be a single value, got " + shown(value));
+          } else if (!is_plain_scalar(value)) {
+            config.chat_template_kwargs[key] = value.Scalar();
+          } else if (value.Scalar() == "true" || value.Scalar() == "false") {
+            config.chat_template_kwargs[key] = read_bool(value, origin, name);
+          } else {
+            const std::string& text = value.Scalar();
+            char* end = nullptr;
+            errno = 0;
+            const long long integer = std::strtoll(text.c_str(), &end, 10);
+            if (!text.empty() && *end == '\0' && errno == 0) {
+              config.chat_template_kwargs[key] = integer;
+              continue;
+            }
+            errno = 0;
+            const double number = std::strtod(text.c_str(), &end);
+            if (!text.empty() && *end == '\0' && errno == 0 && std::isfinite(number))
+              config.chat_template_kwargs[key] = number;
+            else
+              config.chat_template_kwargs[key] = text;
+          }
+        }
+      },
+      [=](const TrainConfig& config, YAML::Emitter& out) {
+        out << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
+        for (const auto& [key, value] : config.chat_template_kwargs.items()) {
+          out << YAML::Key << YAML::DoubleQuoted << key << YAML::Value;
+          if (value.is_null())
+            out << YAML::Null;
+          else if (value.is_boolean())
+            out << (value.get<bool>() ? "true" : "false");
+          else if (value.is_number_integer())
+            out << std::to_string(value.get<long long>());
+          else if (value.is_number())
+            out << format_number(value.get<double>());
+          else
+            out << YAML::DoubleQuoted << value.get<std::string>();
+        }
+        out << YAML::EndMap;
+      }};
+}
+
 // Every key in the order to_yaml writes them. `epsilon_high_set` receives whether
 // epsilon_high was given a value.
 std::vector<Key> make_keys(bool* epsilon_high_set) {
@@ -462,6 +524,8 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       string_key("system_prompt", &C::system_prompt),
       question_template_key(),
       enum_key("chat_format", &C::chat_format, kChatFormats),
+      string_key("chat_template", &C::chat_template),
+      chat_template_kwargs_key(),
       integer_key("max_prompt_length", &C::max_prompt_length, at_least(1)),
       enum_key("truncate_prompts", &C::truncate_prompts, kTruncatePrompts),
       bool_key("skip_bad_lines", &C::skip_bad_lines),
@@ -642,6 +706,10 @@ class Loader {
         fail(origin_of("judge_prompt"), "judge_prompt", error.what());
       }
     }
+    if (!config_.chat_template.empty() && config_.chat_format != ChatFormat::automatic)
+      fail(origin_of("chat_template"), "chat_template",
+           std::string("is a template of its own; it cannot go with chat_format ") +
+               to_string(config_.chat_format) + " (leave chat_format at auto)");
     if (config_.answer_extraction != AnswerExtraction::boxed && !config_.answer_fallbacks.empty())
       fail(origin_of("answer_fallbacks"), "answer_fallbacks",
            "only apply to answer_extraction boxed (a task with its own answer marker must not "

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "empo/data/prompt_source.h"
 #include "empo/data/truthfulqa.h"
 #include "empo/model/config.h"
@@ -80,6 +82,11 @@ struct TrainConfig {
   std::string system_prompt = data::kAuthorsSystemPrompt;
   std::string question_template = data::kAuthorsQuestionTemplate;  // must contain {question}
   ChatFormat chat_format = ChatFormat::automatic;
+  // The chat template (transformers' apply_chat_template(chat_template=...)): "" is the model's,
+  // a name picks an entry of tokenizer_config.json's template list, else a Jinja file.
+  std::string chat_template;
+  // Extra template variables (TRL's chat_template_kwargs), e.g. {enable_thinking: false}.
+  nlohmann::json chat_template_kwargs = nlohmann::json::object();
   long max_prompt_length = 512;  // tokens; longer prompts: see truncate_prompts
   TruncatePrompts truncate_prompts = TruncatePrompts::error;  // left: cut, counted in metrics
   // A malformed train_file line stops training with file:line; true skips it (counted).

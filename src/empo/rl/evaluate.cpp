@@ -79,6 +79,7 @@ EvalSettings eval_settings_from(const TrainConfig& config, const AnswerEquivalen
   settings.prompt.question_template = config.question_template;
   if (config.chat_format == ChatFormat::chatml) settings.prompt.format = text::ChatFormat::chatml;
   if (config.chat_format == ChatFormat::raw) settings.prompt.format = text::ChatFormat::raw;
+  settings.prompt.chat_template_kwargs = config.chat_template_kwargs;
   settings.max_new_tokens = config.max_completion_length;
   settings.samples = samples;
   settings.sampling.temperature = config.temperature;

@@ -17,6 +17,7 @@
 #include "empo/io/durable.h"
 #include "empo/io/error.h"
 #include "empo/io/jsonl.h"
+#include "empo/io/model_files.h"
 #include "empo/model/logprobs.h"
 #include "empo/model/transformer.h"
 #include "empo/rl/optimizer.h"
@@ -359,12 +360,7 @@ void save_model_folder(const model::Model& model, const std::string& tokenizer_f
                        const std::string& folder) {
   TemporaryFolder temporary{io::staging_sibling(folder)};
   model::save_model(model, temporary.path.string(), file_dtype_of(model.config));
-  for (const char* name :
-       {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja",
-        "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json"}) {
-    fs::path from = fs::path(tokenizer_folder) / name;
-    if (fs::is_regular_file(from)) fs::copy_file(from, temporary.path / name);
-  }
+  io::write_model_side_files(io::read_model_side_files(tokenizer_folder), temporary.path.string());
   io::publish_folder(temporary.path.string(), final_path(folder).string());
   temporary.published = true;
 }

@@ -18,6 +18,7 @@
 #include "empo/io/checkpoint_store.h"
 #include "empo/io/durable.h"
 #include "empo/io/error.h"
+#include "empo/io/model_files.h"
 #include "empo/io/stop_request.h"
 #include "empo/log/completions.h"
 #include "empo/log/metrics_log.h"
@@ -70,17 +71,19 @@ struct RunState {
   int nonfinite_in_row = 0;  // not saved: a checkpoint is only written after a good step
 };
 
-// Tokenizer and generation files that make a checkpoint a complete Hugging Face folder, read
-// once when the run starts: the folder they came from (a resumed run's checkpoint) may be
-// rotated away before the next save.
+// Tokenizer, chat template and generation files that make a checkpoint a complete Hugging Face
+// checkpoint's chat_template.jinja, so the checkpoint renders the prompts it was trained on.
 using SideFiles = std::vector<std::pair<std::string, std::string>>;  // (name, contents)
 
-SideFiles read_model_side_files(const std::string& folder) {
-  SideFiles files;
-  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "generation_config.json",
-                           "special_tokens_map.json", "vocab.json", "merges.txt"}) {
-    const fs::path source = fs::path(folder) / name;
-    if (fs::exists(source)) files.push_back({name, io::read_file(source.string())});
+SideFiles checkpoint_side_files(const std::string& folder, const std::string& chat_template) {
+  SideFiles files = io::read_model_side_files(folder);
+  std::error_code error;
+  if (!chat_template.empty() && fs::is_regular_file(chat_template, error)) {
+    files.erase(
+        std::remove_if(files.begin(), files.end(),
+                       [](const auto& file) { return file.first == "chat_template.jinja"; }),
+        files.end());
+    files.emplace_back("chat_template.jinja", io::read_file(chat_template));
   }
   return files;
 }
@@ -114,9 +117,10 @@ class Run {
         source_(data::read_train_questions(config_.train_file, config_.truthfulqa_split,
                                            config_.skip_bad_lines ? &skipped_lines_ : nullptr),
                 config_.seed),
-        side_files_(read_model_side_files(weights_folder)),
+        side_files_(checkpoint_side_files(weights_folder, config_.chat_template)),
         policy_(generate::load_policy(policy_folder(config_, weights_folder),
-                                      {dtype_, device_, config_.attn_implementation})),
+                                      {dtype_, device_, config_.attn_implementation},
+                                      config_.chat_template)),
         equivalence_(make_equivalence()) {
     if (group_.is_main())
       for (const auto& skipped : skipped_lines_)
@@ -146,6 +150,7 @@ class Run {
     if (config_.chat_format == ChatFormat::chatml)
       prompt_settings_.format = text::ChatFormat::chatml;
     if (config_.chat_format == ChatFormat::raw) prompt_settings_.format = text::ChatFormat::raw;
+    prompt_settings_.chat_template_kwargs = config_.chat_template_kwargs;
     prompt_settings_.max_prompt_length = config_.max_prompt_length;
     prompt_settings_.truncate_left = config_.truncate_prompts == TruncatePrompts::left;
     const long questions_per_step = static_cast<long>(config_.per_device_train_batch_size) *
@@ -741,8 +746,7 @@ class Run {
       model::save_lora_adapter(*policy_.model.lora, folder, config_.model_name_or_path, file_dtype);
     else
       model::save_model(policy_.model, folder, file_dtype);
-    for (const auto& [name, contents] : side_files_)
-      io::write_file_atomic((fs::path(folder) / name).string(), contents);
+    io::write_model_side_files(side_files_, folder);
     if (optimizer_->stage() == 0) optimizer_->save(folder);
     // Sharded stages: every rank wrote its shard into shard_folder(); they join the checkpoint.
     if (optimizer_->stage() > 0)
