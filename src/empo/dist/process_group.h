@@ -69,6 +69,11 @@ std::string local_address_towards(const std::string& host);
 // that the ranks of one machine use one GPU each.
 at::Device rank_device(const at::Device& configured);
 
+// rank_device(configured), made the process's current CUDA device when it is one. Call it at
+// start, before the process group and before any CUDA work: NCCL, index-less CUDA tensors and
+// the caching allocator then use the rank's GPU, and no rank opens a context on GPU 0.
+at::Device use_rank_device(const at::Device& configured);
+
 // Sums the gradients of `parameters` over all ranks in one flat buffer (a parameter without a
 // gradient contributes zeros, so every rank takes part in the same collective).
 void all_reduce_gradients(const Group& group, const std::vector<at::Tensor>& parameters);
