@@ -56,6 +56,7 @@ started=$SECONDS
 have_gpu=0
 empo="" train_bench="" rollout_bench=""
 current=""
+child=""
 
 left() { echo $((budget - (SECONDS - started))); }
 
@@ -104,7 +105,11 @@ step() {
   fi
   local limit=$((max < remaining ? max : remaining)) begin=$SECONDS code=0
   current=$name
-  timeout --kill-after=5 "$limit" "$@" >"$log" 2>&1 || code=$?
+  # In the background and waited for, so that a TERM or INT reaches the trap at once.
+  timeout --kill-after=5 "$limit" "$@" >"$log" 2>&1 &
+  child=$!
+  wait "$child" || code=$?
+  child=""
   grep -E '^[{]' "$log" | tee -a "$results"
   local took=$((SECONDS - begin))
   case $code in
@@ -117,6 +122,7 @@ step() {
 }
 
 on_signal() {
+  [[ -n $child ]] && kill "$child" 2>/dev/null
   [[ -n $current ]] && record "$current" failed "" "stopped by a signal" "$out/logs/$current.log"
   summary
   cat "$out/summary.md"
