@@ -11,7 +11,7 @@ empty :=
 space := $(empty) $(empty)
 
 .PHONY: deps configure build test demo bench format format-check clean fuzz test-asan \
-        build-torch2 test-torch2
+        build-torch2 test-torch2 gpu-prebuilt gpu-dry-run
 
 deps:
 	@bash scripts/deps.sh
@@ -50,6 +50,16 @@ build-torch2:
 
 test-torch2: build-torch2
 	cd $(TORCH2_BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# bench/gpu/prebuilt/empo-gpu.tar.xz: the programs bench/gpu/run.sh runs on a lent GPU machine
+# (no network there), built here against that machine's torch (2.11.0+cu130) with one job, plus
+# the Debian libraries they need; then `bash bench/gpu/run.sh` there (README: GPUs).
+gpu-prebuilt:
+	bash bench/gpu/prepare.sh
+
+# run.sh without a GPU: the archive made and loaded, CPU steps run, GPU steps printed and skipped.
+gpu-dry-run:
+	bash bench/gpu/run.sh --dry-run
 
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b; done

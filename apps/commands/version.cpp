@@ -13,6 +13,8 @@ void add_version(CLI::App& app) {
     std::cout << "empo 0.1.0\n"
               << "libtorch " << info.torch_version << "\n"
               << "cuda compiled in: " << (info.cuda_compiled_in ? "yes" : "no") << "\n"
+              << "cuda memory info compiled in: " << (info.cuda_memory_info ? "yes" : "no") << "\n"
+              << "cuda graphs compiled in: " << (info.cuda_graphs ? "yes" : "no") << "\n"
               << "gpus visible: " << info.gpus_visible << "\n"
               << "attention: "
               << (info.fused_attention ? "sdpa (fused kernels)" : "sdpa (math path), eager default")

@@ -2,7 +2,10 @@
 Qwen2.5-shaped model in bf16, prompts of 128 tokens, sampling at T = 1, with a static cache and a
 compiled forward (the fastest generate() configuration), on the same prompt ids.
 
-Usage: rollout_peer.py SHAPE BATCH [long-tail]  ->  one JSON line.
+Usage: rollout_peer.py SHAPE BATCH [long-tail] [--time-left SECONDS]  ->  one JSON line.
+--time-left: the wall time bench/gpu/run.sh has left for this run; when the warm-up (compile
+included, a bound on the timed run) took longer than what then remains, the line says so
+("skipped") instead of the run being killed without a result.
 """
 import json
 import sys
@@ -16,8 +19,15 @@ SHAPES = {"0.5b": (896, 24, 14, 2, 4864), "1.5b": (1536, 28, 12, 2, 8960),
 
 
 def main():
-    shape, batch = sys.argv[1], int(sys.argv[2])
-    long_tail = len(sys.argv) > 3 and sys.argv[3] == "long-tail"
+    started = time.perf_counter()
+    arguments = sys.argv[1:]
+    time_left = None
+    if "--time-left" in arguments:
+        at = arguments.index("--time-left")
+        time_left = float(arguments[at + 1])
+        del arguments[at:at + 2]
+    shape, batch = arguments[0], int(arguments[1])
+    long_tail = len(arguments) > 2 and arguments[2] == "long-tail"
     hidden, layers, heads, kv_heads, intermediate = SHAPES[shape]
     config = Qwen2Config(vocab_size=151936, hidden_size=hidden, num_hidden_layers=layers,
                          num_attention_heads=heads, num_key_value_heads=kv_heads,
@@ -39,8 +49,16 @@ def main():
                                   min_new_tokens=0, num_return_sequences=G, eos_token_id=eos,
                                   pad_token_id=0, cache_implementation="static")[:, 128:]
 
+    warm_start = time.perf_counter()
     once()  # compile and warm up
     torch.cuda.synchronize()
+    warm_up = time.perf_counter() - warm_start
+    if time_left is not None and time.perf_counter() - started + warm_up > time_left:
+        print(json.dumps({"impl": "transformers-static-compiled", "shape": shape, "batch": batch,
+                          "long_tail": long_tail, "warm_up_seconds": warm_up,
+                          "skipped": f"warm-up took {warm_up:.0f} s, more than the "
+                                     f"{time_left - (time.perf_counter() - started):.0f} s left"}))
+        return
     start = time.perf_counter()
     out = once()
     torch.cuda.synchronize()

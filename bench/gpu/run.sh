@@ -1,121 +1,320 @@
 #!/usr/bin/env bash
-# The one prepared script for a GPU machine (H100/H200, one GPU), under 8 minutes:
-#   1. builds the CUDA variant (libtorch 2.x of python3's torch; only the two binaries run here);
+# The one prepared script for a lent GPU machine (one H100 or H200, no network), within one run
+# call of the device tool (600 s): with carry ["bench/gpu/prebuilt"], `bash bench/gpu/run.sh`.
+#   1. unpacks bench/gpu/prebuilt/empo-gpu.tar.xz (bench/gpu/prepare.sh makes it on the
+#      development machine against the lent machine's torch, 2.11.0+cu130), points
+#      LD_LIBRARY_PATH at this machine's torch and CUDA libraries, checks that ldd resolves
+#      everything and that `empo version` runs; if the prebuilt programs cannot load it builds
+#      them here (tests off) when the build's dependencies are present;
 #   2. checks empo's bf16 log-probs of a random Qwen2 model against transformers;
 #   3. times our training step (fwd + bwd + AdamW, GRPO loss) against the PyTorch eager step of
-#      the same shapes, on Qwen2.5-0.5B and 1.5B shapes: tokens/s, MFU and peak memory, with
-#      `empo plan`'s prediction of that peak beside it;
+#      the same shapes (Qwen2.5-0.5B and 1.5B): tokens/s, MFU and peak memory, with `empo plan`'s
+#      prediction of that peak beside it;
 #   4. times rollouts (prompt 128 + 256 new tokens, sampling) of our engine, eager and with CUDA
-#      graphs (compared sample by sample), against transformers
-#      generate() with a static cache and a compiled forward: 0.5B @ 256, 1.5B @ 128, 7B @ 64
-#      and an EMPO-shaped long tail (G = 8, 0.5B @ 256, geometric lengths up to 1,024), with the
-#      achieved share of the HBM bandwidth bound (HBM_BYTES_PER_S, default H200's 4.8e12).
-# Needs: the CUDA toolkit, the Debian packages of scripts/deps.sh, python3 with torch (CUDA)
-# and transformers. Results go to $OUT (default bench/gpu/out): results.jsonl and a table.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+#      graphs (compared sample by sample), against transformers generate() with a static cache
+#      and a compiled forward: 0.5B @ 256, 1.5B @ 128, an EMPO-shaped long tail (G = 8, 0.5B @
+#      256, geometric lengths up to 1,024) and, if the time left allows, 7B @ 64; the share of
+#      the HBM bandwidth bound comes from the GPU's name (bench/gpu/device.py).
+# Every step runs under its own timeout within a total budget (EMPO_GPU_BUDGET, default 560 s)
+# and records ran / failed / skipped with the reason and its log; a step that fails does not stop
+# the others, a step that needs more time than is left is skipped, and the summary (steps, then
+# the training and rollout tables from whatever rows exist) always prints.
+#
+# Usage: bench/gpu/run.sh [--dry-run] [--no-build]
+#   --dry-run   on a machine without a GPU: (re)makes the archive with prepare.sh, unpacks and
+#               loads it (the lent machine's torch: EMPO_GPU_TORCH_ROOT, as in prepare.sh), runs
+#               what is cheap on the CPU (empo version, empo plan, a tiny training step, the
+#               log-prob check on the CPU) and prints every GPU step's command, marked skipped.
+#   --no-build  neither prepare.sh (dry run) nor a build on the GPU machine: use what exists.
+# Environment: OUT (results, default bench/gpu/out), EMPO_GPU_BUDGET (seconds),
+#   HBM_BYTES_PER_S / PEAK_TFLOPS (override the device's datasheet figures), EMPO_TORCH_LIB
+#   (torch's lib folder; default that of python3's torch).
+set -uo pipefail  # not -e: a failed step is recorded and the script goes on
+cd "$(dirname "$0")/../.." || exit 1
+
+dry_run=0 no_build=0
+for argument in "$@"; do
+  case $argument in
+    --dry-run) dry_run=1 ;;
+    --no-build) no_build=1 ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
+    *) echo "run.sh: unknown argument $argument (--dry-run, --no-build)" >&2; exit 2 ;;
+  esac
+done
+
 out=${OUT:-bench/gpu/out}
-mkdir -p "$out"
-results="$out/results.jsonl"
+budget=${EMPO_GPU_BUDGET:-560}
+archive=bench/gpu/prebuilt/empo-gpu.tar.xz
+scratch=${TMPDIR:-/tmp}/empo-gpu-run  # unpacked programs and test models: not sent back in $OUT
+mkdir -p "$out/logs" "$scratch"
+out=$(cd "$out" && pwd)
+results=$out/results.jsonl
+steps=$out/steps.tsv
 : >"$results"
-peak_tflops=989  # H100/H200 SXM bf16 dense
-jobs=$(nproc)
+: >"$steps"
+started=$SECONDS
+have_gpu=0
+empo="" train_bench="" rollout_bench=""
+current=""
+child=""
 
-echo "== build (CUDA variant, -j$jobs)"
-start=$SECONDS
-make build-torch2 JOBS="$jobs" TARGETS="empo train_step_bench rollout_bench" >"$out/build.log" 2>&1 ||
-  { tail -n 40 "$out/build.log"; exit 1; }
-echo "built in $((SECONDS - start)) s"
-empo=build-torch2/empo
-bench=build-torch2/bench/train_step_bench
-"$empo" version | tee "$out/version.txt"
+left() { echo $((budget - (SECONDS - started))); }
 
-echo "== bf16 log-probs against transformers"
-python3 bench/gpu/check_logits.py "$empo" "$out" | tee -a "$results"
-
-# `empo plan` for a run whose micro-batch is the bench's batch: weights, gradients, optimizer
-# and activations are what the step holds (no rollout, no runtime term in the comparison).
-plan_bytes() {  # shape sequences prompt completion -> predicted bytes of the step
-  local shape=$1 sequences=$2 prompt=$3 completion=$4 folder="$out/plan-$1"
-  mkdir -p "$folder"
-  python3 - "$shape" "$folder" <<'PY'
-import json, sys
-shapes = {"qwen2.5-0.5b": (896, 24, 14, 2, 4864), "qwen2.5-1.5b": (1536, 28, 12, 2, 8960)}
-h, l, a, kv, i = shapes[sys.argv[1]]
-json.dump({"model_type": "qwen2", "hidden_size": h, "num_hidden_layers": l,
-           "num_attention_heads": a, "num_key_value_heads": kv, "intermediate_size": i,
-           "vocab_size": 151936, "max_position_embeddings": 32768, "rope_theta": 1e6,
-           "rms_norm_eps": 1e-6, "tie_word_embeddings": True, "torch_dtype": "bfloat16"},
-          open(sys.argv[2] + "/config.json", "w"))
-PY
-  printf 'model_name_or_path: %s\ntrain_file: unused.jsonl\ndevice: cuda\n' "$folder" >"$folder/plan.yaml"
-  "$empo" plan --config "$folder/plan.yaml" --json num_generations=1 \
-    per_device_train_batch_size="$sequences" max_prompt_length="$prompt" \
-    max_completion_length="$completion" |
-    python3 -c 'import json,sys; b=json.load(sys.stdin)["per_rank_bytes"]; print(b["weights"]+b["gradients"]+b["optimizer"]+b["activations"])'
+summary() {
+  python3 bench/gpu/summary.py "$steps" "$results" >"$out/summary.md" 2>"$out/logs/summary.log" ||
+    echo "(summary.py failed: $out/logs/summary.log)" >>"$out/summary.md"
 }
 
-echo "== training step: empo vs PyTorch eager (transformers), same shapes"
+# record NAME STATUS SECONDS REASON LOG
+record() {
+  local reason=${4//$'\t'/ }
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${reason//$'\n'/ }" "${5#"$out"/}" >>"$steps"
+  printf '   -> %s%s\n' "$2" "${4:+: $4}"
+  current=""
+  summary
+}
+
+# The last non-empty line of a log, shortened: the reason a step failed.
+last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 | cut -c1-160; }
+
+# step NAME NEEDS MIN MAX COMMAND...: runs COMMAND under `timeout` when NEEDS (a list of gpu,
+# binary) is met and at least MIN seconds of the budget are left, for at most MAX seconds; its
+# JSON lines go to results.jsonl, all its output to logs/NAME.log.
+step() {
+  local name=$1 needs=$2 min=$3 max=$4
+  shift 4
+  local log=$out/logs/$name.log
+  echo "== $name: $(printf '%q ' "$@")"
+  if [[ $needs == *gpu* ]] && ((dry_run)); then
+    record "$name" skipped "" "dry run: needs a GPU" ""
+    return 0
+  fi
+  if [[ $needs == *gpu* ]] && ((!have_gpu)); then
+    record "$name" skipped "" "no GPU seen (the device step)" ""
+    return 0
+  fi
+  if [[ $needs == *binary* && -z $empo ]]; then
+    record "$name" skipped "" "no empo programs (the prebuilt and build steps)" ""
+    return 0
+  fi
+  local remaining
+  remaining=$(left)
+  if ((remaining < min)); then
+    record "$name" skipped "" "${remaining} s of the ${budget} s budget left, it needs ${min} s" ""
+    return 0
+  fi
+  local limit=$((max < remaining ? max : remaining)) begin=$SECONDS code=0
+  current=$name
+  # In the background and waited for, so that a TERM or INT reaches the trap at once.
+  timeout --kill-after=5 "$limit" "$@" >"$log" 2>&1 &
+  child=$!
+  wait "$child" || code=$?
+  child=""
+  grep -E '^[{]' "$log" | tee -a "$results"
+  local took=$((SECONDS - begin))
+  case $code in
+    0) record "$name" ran "$took" "" "$log" ;;
+    124 | 137) record "$name" failed "$took" "timed out after $limit s" "$log" ;;
+    *) tail -n 5 "$log" | sed 's/^/   | /'
+       record "$name" failed "$took" "exit $code: $(last_line "$log")" "$log" ;;
+  esac
+  return 0
+}
+
+on_signal() {
+  [[ -n $child ]] && kill "$child" 2>/dev/null
+  [[ -n $current ]] && record "$current" failed "" "stopped by a signal" "$out/logs/$current.log"
+  summary
+  cat "$out/summary.md"
+  exit 143
+}
+trap on_signal TERM INT
+
+# --- the programs -------------------------------------------------------------------------------
+
+# Where this machine's torch keeps libtorch. A dry run loads the archive against the torch that
+# prepare.sh built it with (the lent machine's version), not against python3's.
+torch_lib() {
+  if [[ -n ${EMPO_TORCH_LIB:-} ]]; then
+    echo "$EMPO_TORCH_LIB"
+  elif ((dry_run)); then
+    echo "${EMPO_GPU_TORCH_ROOT:-$(dirname "$PWD")/torch-2.11.0}/torch/lib"
+  else
+    python3 -c 'import os, torch; print(os.path.dirname(torch.__file__) + "/lib")'
+  fi
+}
+
+# The torch version of a lib folder: its version.py beside it (no import needed).
+torch_version_of() { sed -n "s/^__version__ = '\(.*\)'$/\1/p" "$1/../version.py" 2>/dev/null; }
+
+# LD_LIBRARY_PATH for programs linked against torch's lib folder $1: the packed Debian
+# libraries, torch, the CUDA libraries of the wheel (nvidia/*), then the toolkit's.
+library_path() {
+  local path="$scratch/empo-gpu/lib:$1" dir
+  for dir in "$1"/../../nvidia/*/lib "${CUDA_HOME:-/usr/local/cuda}/lib64" "${CUDA_HOME:-/usr/local/cuda}/lib"; do
+    [[ -d $dir ]] && path+=":$(cd "$dir" && pwd)"
+  done
+  echo "$path"
+}
+
+use_prebuilt() {
+  local log=$out/logs/prebuilt.log begin=$SECONDS lib manifest want have
+  echo "== prebuilt: unpack $archive, ldd, empo version"
+  if [[ ! -f $archive ]]; then
+    record prebuilt failed 0 "no $archive: carry bench/gpu/prebuilt (made by bench/gpu/prepare.sh)" ""
+    return 1
+  fi
+  rm -rf "$scratch/empo-gpu"
+  if ! timeout 120 tar -C "$scratch" -xJf "$archive" >"$log" 2>&1; then
+    record prebuilt failed $((SECONDS - begin)) "cannot unpack $archive" "$log"
+    return 1
+  fi
+  manifest=$scratch/empo-gpu/MANIFEST
+  cat "$manifest" >>"$log"
+  lib=$(torch_lib 2>>"$log")
+  want=$(sed -n 's/^torch_version=//p' "$manifest")
+  have=$(torch_version_of "$lib")
+  echo "torch lib $lib: $have (the programs were built against $want)" | tee -a "$log"
+  if [[ -z $have || $have != "$want" ]]; then
+    record prebuilt failed $((SECONDS - begin)) "built for torch $want, this machine's is '${have:-none}' ($lib)" "$log"
+    return 1
+  fi
+  # Not exported: python3's own torch must not see these folders. Each program gets a wrapper
+  # that sets them.
+  local path missing
+  path=$(library_path "$lib")
+  missing=$(LD_LIBRARY_PATH=$path ldd "$scratch"/empo-gpu/bin/* 2>&1 | grep -E 'not found' | sort -u)
+  if [[ -n $missing ]] && ! grep -qv -E 'GLIBCXX|CXXABI|GCC_' <<<"$missing"; then
+    # Only C++ runtime versions: this machine's libstdc++ is older than the build machine's.
+    echo "using the packed libstdc++: $missing" | tee -a "$log"
+    path=$scratch/empo-gpu/lib/fallback:$path
+    missing=$(LD_LIBRARY_PATH=$path ldd "$scratch"/empo-gpu/bin/* 2>&1 | grep -E 'not found' | sort -u)
+  fi
+  echo "LD_LIBRARY_PATH=$path" >>"$log"
+  LD_LIBRARY_PATH=$path ldd "$scratch"/empo-gpu/bin/* >>"$log" 2>&1
+  if [[ -n $missing ]]; then
+    record prebuilt failed $((SECONDS - begin)) "ldd: $(tr '\n' ' ' <<<"$missing" | cut -c1-200)" "$log"
+    return 1
+  fi
+  mkdir -p "$scratch/empo-gpu/run"
+  local program
+  for program in empo train_step_bench rollout_bench; do
+    printf '#!/bin/sh\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$path" "$scratch/empo-gpu/bin/$program" \
+      >"$scratch/empo-gpu/run/$program"
+    chmod +x "$scratch/empo-gpu/run/$program"
+  done
+  if ! timeout 60 "$scratch/empo-gpu/run/empo" version >>"$log" 2>&1; then
+    record prebuilt failed $((SECONDS - begin)) "empo version: $(last_line "$log")" "$log"
+    return 1
+  fi
+  empo=$scratch/empo-gpu/run/empo
+  train_bench=$scratch/empo-gpu/run/train_step_bench
+  rollout_bench=$scratch/empo-gpu/run/rollout_bench
+  record prebuilt ran $((SECONDS - begin)) "$(sed -n 's/^commit=//p' "$manifest" | cut -c1-12), torch $want" "$log"
+}
+
+# The fallback on the GPU machine: build the three programs here (tests off), only when the
+# build's dependencies are present (the lent image has none of the Debian ones today).
+build_here() {
+  local log=$out/logs/build.log begin=$SECONDS lacking=() header
+  echo "== build: cmake (tests off) of empo train_step_bench rollout_bench in build-torch2"
+  command -v cmake >/dev/null || lacking+=(cmake)
+  command -v pkg-config >/dev/null && pkg-config --exists ginac libpcre2-8 libutf8proc yaml-cpp fmt ||
+    lacking+=("pkg-config: ginac libpcre2-8 libutf8proc yaml-cpp fmt")
+  for header in nlohmann/json.hpp CLI/CLI.hpp; do
+    [[ -f /usr/include/$header || -f /usr/local/include/$header ]] || lacking+=("$header")
+  done
+  if ((${#lacking[@]})); then
+    record build failed 0 "prebuilt unusable and the build's dependencies are missing: ${lacking[*]}" ""
+    return 1
+  fi
+  local prefix cuda=${CUDA_HOME:-/usr/local/cuda} remaining
+  prefix=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+  remaining=$(left)
+  # shellcheck disable=SC2016  # $1 and $2 are the inner shell's arguments
+  if ! timeout $((remaining > 300 ? 300 : remaining)) bash -c '
+      cmake -S . -B build-torch2 -DCMAKE_BUILD_TYPE=Release -DEMPO_BUILD_TESTS=OFF \
+        -DCMAKE_PREFIX_PATH="$1" -DCUDAToolkit_ROOT="$2" -DCMAKE_CUDA_COMPILER="$2/bin/nvcc" &&
+      cmake --build build-torch2 -j "$(nproc)" --target empo train_step_bench rollout_bench' \
+      _ "$prefix" "$cuda" >"$log" 2>&1; then
+    tail -n 20 "$log"
+    record build failed $((SECONDS - begin)) "$(last_line "$log")" "$log"
+    return 1
+  fi
+  empo=build-torch2/empo
+  train_bench=build-torch2/bench/train_step_bench
+  rollout_bench=build-torch2/bench/rollout_bench
+  record build ran $((SECONDS - begin)) "built here" "$log"
+}
+
+# --- the steps ----------------------------------------------------------------------------------
+
+echo "run.sh: budget $budget s, results in $out$( ((dry_run)) && echo ', dry run')"
+if ((dry_run)); then
+  # Not under the budget: a build from scratch takes long on a development machine.
+  if ((no_build)); then
+    record build skipped "" "--no-build: the existing $archive" ""
+  else
+    echo "== build: bash bench/gpu/prepare.sh"
+    begin=$SECONDS
+    if bash bench/gpu/prepare.sh >"$out/logs/build.log" 2>&1; then
+      record build ran $((SECONDS - begin)) "prepare.sh: $(du -h "$archive" | cut -f1) archive" "$out/logs/build.log"
+    else
+      tail -n 20 "$out/logs/build.log"
+      record build failed $((SECONDS - begin)) "prepare.sh: $(last_line "$out/logs/build.log")" "$out/logs/build.log"
+    fi
+    started=$SECONDS
+  fi
+  step device gpu 5 60 python3 bench/gpu/device.py
+  use_prebuilt
+else
+  step device gpu 5 60 python3 bench/gpu/device.py
+  grep -q '"impl": "device".*"cuda": true' "$results" && have_gpu=1
+  if ! use_prebuilt; then
+    if ((no_build)); then
+      record build skipped "" "--no-build" ""
+    else
+      build_here
+    fi
+  fi
+fi
+
+step version binary 1 30 "$empo" version
 for shape in qwen2.5-0.5b qwen2.5-1.5b; do
-  args=(shape=$shape sequences=8 prompt=256 completion=768 steps=5 warmup=2)
-  "$bench" "${args[@]}" device=cuda | tee -a "$results"
-  python3 bench/gpu/eager_step.py "${args[@]}" | tee -a "$results"
-  echo "{\"impl\": \"empo plan\", \"shape\": \"$shape\", \"peak_bytes\": $(plan_bytes $shape 8 256 768)}" |
-    tee -a "$results"
+  step "plan-$shape" binary 2 30 python3 bench/gpu/plan_row.py "$empo" "$shape" 8 256 768 "$scratch"
 done
+if ((dry_run)); then
+  # What the CPU can check cheaply: the prebuilt bench runs a step, and the log-prob check (and
+  # `empo score`) against python3's transformers, on the CPU.
+  step train-step-cpu binary 2 120 "$train_bench" shape=custom hidden=64 layers=2 heads=4 \
+    kv_heads=2 intermediate=128 vocab=512 sequences=2 prompt=16 completion=16 steps=1 warmup=0 device=cpu
+  step check-logits-cpu binary 5 300 python3 bench/gpu/check_logits.py "$empo" "$scratch" cpu
+fi
+step check-logits "binary gpu" 20 120 python3 bench/gpu/check_logits.py "$empo" "$scratch"
 
-echo "== rollouts: empo vs transformers generate() (static cache, compiled)"
-rollout=build-torch2/bench/rollout_bench
-for run in "0.5b 256" "1.5b 128" "7b 64" "0.5b 256 long-tail"; do
-  # shellcheck disable=SC2086
-  timeout 150 "$rollout" --gpu $run | tee -a "$results" || echo "{\"impl\": \"empo\", \"failed\": \"$run\"}"
-  # shellcheck disable=SC2086
-  timeout 150 python3 bench/gpu/rollout_peer.py $run | tee -a "$results" ||
-    echo "{\"impl\": \"transformers-static-compiled\", \"failed\": \"$run\"}"
-done
+train() {  # SHAPE
+  local args=("shape=$1" sequences=8 prompt=256 completion=768 steps=5 warmup=2)
+  step "train-empo-$1" "binary gpu" 20 90 "$train_bench" "${args[@]}" device=cuda
+  step "train-eager-$1" gpu 20 90 python3 bench/gpu/eager_step.py "${args[@]}"
+}
+rollout() {  # SHAPE BATCH [long-tail] MIN_EMPO MIN_PEER
+  local case=("$1" "$2") name="$1@$2" min_empo=${*: -2:1} min_peer=${*: -1}
+  [[ $3 == long-tail ]] && case+=(long-tail) && name+=-long-tail
+  step "rollout-empo-$name" "binary gpu" "$min_empo" 150 "$rollout_bench" --gpu "${case[@]}"
+  # The peer compiles first; it is given what is left (at most 180 s) and says so if that
+  # cannot cover the timed run.
+  local remaining
+  remaining=$(left)
+  step "rollout-transformers-$name" gpu "$min_peer" 180 python3 bench/gpu/rollout_peer.py \
+    "${case[@]}" --time-left $((remaining < 180 ? remaining - 5 : 175))
+}
+train qwen2.5-0.5b
+rollout 0.5b 256 30 60
+train qwen2.5-1.5b
+rollout 1.5b 128 30 60
+rollout 0.5b 256 long-tail 40 80
+# Last: 7B needs ~15 GB of random weights made on the device and the longest compile.
+rollout 7b 64 60 120
 
-python3 - "$results" "${HBM_BYTES_PER_S:-4.8e12}" <<'PY' | tee "$out/rollouts.md"
-import json, sys
-rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
-bandwidth = float(sys.argv[2])
-ours = {(r["shape"], r["batch"], r["long_tail"]): r for r in rows if r.get("impl") == "empo" and "long_tail" in r}
-peer = {(r["shape"], r["batch"], r["long_tail"]): r for r in rows
-        if r.get("impl") == "transformers-static-compiled" and "tokens" in r}
-print("| shape @ batch | empo tok/s | transformers tok/s | ratio | bandwidth bound tok/s | share |"
-      " graphs tok/s | graphs captured | graphs = eager samples | first logprob diff |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-for key, r in ours.items():
-    # Per decode step every weight is read once and every live row reads its keys/values.
-    step_bytes = r["parameters"] * 2 + r["batch"] * r["mean_context"] * r["kv_bytes_per_token"]
-    bound = r["batch"] / (step_bytes / bandwidth)
-    p = peer.get(key)
-    ratio = f"{r['tokens_per_second'] / p['tokens_per_second']:.2f}x" if p else "-"
-    name = f"{key[0]} @ {key[1]}" + (" long tail" if key[2] else "")
-    peer_tok_s = f"{p['tokens_per_second']:,.0f}" if p else "-"
-    # CUDA graphs (rollout_cuda_graphs) against the eager path of the same run.
-    graphs = (f" {r['graphs_tokens_per_second']:,.0f} | {r['graphs_captured_buckets']} "
-              f"| {100 * r['graphs_identical_samples']:.0f}% "
-              f"| {r['graphs_first_logprob_max_difference']:.3g} |")
-    print(f"| {name} | {r['tokens_per_second']:,.0f} | {peer_tok_s} | {ratio} "
-          f"| {bound:,.0f} | {100 * r['tokens_per_second'] / bound:.0f}% |" + graphs)
-PY
-
-python3 - "$results" "$peak_tflops" <<'PY' | tee "$out/table.md"
-import json, sys
-rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
-peak = float(sys.argv[2])
-plan = {r["shape"]: r["peak_bytes"] for r in rows if r.get("impl") == "empo plan"}
-print("| shape | impl | step s | tokens/s | TFLOP/s | MFU | peak GiB | plan GiB |")
-print("|---|---|---|---|---|---|---|---|")
-for r in rows:
-    if r.get("impl") not in ("empo", "pytorch-eager"):
-        continue
-    print(f"| {r['shape']} | {r['impl']} | {r['step_seconds']:.3f} | {r['tokens_per_second']:,.0f} "
-          f"| {r['tflops']:.0f} | {100 * r['tflops'] / peak:.1f}% | {r['peak_bytes'] / 2**30:.2f} "
-          f"| {plan.get(r['shape'], 0) / 2**30:.2f} |")
-for shape in plan:
-    ours = [r for r in rows if r.get("impl") == "empo" and r["shape"] == shape]
-    eager = [r for r in rows if r.get("impl") == "pytorch-eager" and r["shape"] == shape]
-    if ours and eager:
-        print(f"\n{shape}: empo / eager tokens/s = {ours[0]['tokens_per_second'] / eager[0]['tokens_per_second']:.2f}x")
-PY
+summary
+cat "$out/summary.md"

@@ -20,6 +20,13 @@ TEST(VersionCommand, NamesLibtorchCudaAndGpus) {
       result.output.find(EMPO_TORCH_CUDA ? "cuda compiled in: yes\n" : "cuda compiled in: no\n"),
       std::string::npos)
       << result.output;
+  // A CUDA build has the device memory queries and CUDA graphs compiled in (without the CUDA
+  // headers it does not build); a CPU build has neither.
+  const std::string compiled = EMPO_TORCH_CUDA ? "yes\n" : "no\n";
+  EXPECT_NE(result.output.find("cuda memory info compiled in: " + compiled), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("cuda graphs compiled in: " + compiled), std::string::npos)
+      << result.output;
   EXPECT_TRUE(std::regex_search(result.output, std::regex("gpus visible: [0-9]+\n")))
       << result.output;
 }

@@ -147,4 +147,25 @@ TEST(ProcessGroup, RankDeviceSpreadsCudaRanksOverGpus) {
   EXPECT_EQ(rank_device(at::Device(at::kCUDA)), at::Device(at::kCUDA, 0));
 }
 
+TEST(ProcessGroup, BareCudaMeansTheLocalRanksGpuAndAnIndexStays) {
+  setenv("LOCAL_RANK", "3", 1);
+  EXPECT_EQ(rank_device(at::Device("cuda")), at::Device(at::kCUDA, 3));
+  EXPECT_EQ(rank_device(at::Device("cuda:1")), at::Device(at::kCUDA, 1));
+  EXPECT_EQ(rank_device(at::Device("cpu")), at::Device(at::kCPU));
+  // Off CUDA nothing is set; a GPU this process does not see names itself and LOCAL_RANK.
+  EXPECT_EQ(use_rank_device(at::Device("cpu")), at::Device(at::kCPU));
+  if (static_cast<int64_t>(torch::cuda::device_count()) <= 3) {
+    try {
+      use_rank_device(at::Device("cuda"));
+      ADD_FAILURE() << "cuda:3 accepted with fewer than 4 GPUs";
+    } catch (const InputError& error) {
+      EXPECT_NE(std::string(error.what()).find("cuda:3 (LOCAL_RANK 3)"), std::string::npos)
+          << error.what();
+    }
+  }
+  setenv("LOCAL_RANK", "x", 1);
+  EXPECT_THROW(rank_device(at::Device("cuda")), InputError);
+  unsetenv("LOCAL_RANK");
+}
+
 }  // namespace empo::dist

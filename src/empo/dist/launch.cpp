@@ -40,6 +40,9 @@ int exit_code(int status) {
   if (getppid() != launcher) _exit(1);
   setenv("RANK", std::to_string(rank).c_str(), 1);
   setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
+  // As torchrun: every rank is on this machine, so a bare `device: cuda` means GPU `rank`.
+  setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
+  setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
   setenv("EMPO_DIST_FILE", store.c_str(), 1);
   if (!getenv("EMPO_THREADS")) {
     const int cores = static_cast<int>(std::thread::hardware_concurrency());

@@ -216,6 +216,18 @@ at::Device rank_device(const at::Device& configured) {
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env_int("LOCAL_RANK", 0)));
 }
 
+at::Device use_rank_device(const at::Device& configured) {
+  const at::Device device = rank_device(configured);
+  if (!device.is_cuda()) return device;
+  const auto visible = static_cast<int64_t>(torch::cuda::device_count());
+  if (device.index() >= visible)
+    throw InputError("device " + device.str() + " (LOCAL_RANK " +
+                     std::to_string(env_int("LOCAL_RANK", 0)) + "): this process sees " +
+                     std::to_string(visible) + " GPU(s)");
+  compat::set_current_cuda_device(device);
+  return device;
+}
+
 void all_reduce_gradients(const Group& group, const std::vector<at::Tensor>& parameters,
                           int64_t bucket_elements) {
   if (!group.is_distributed()) return;

@@ -70,6 +70,11 @@ std::string local_address_towards(const std::string& host);
 // that the ranks of one machine use one GPU each.
 at::Device rank_device(const at::Device& configured);
 
+// rank_device(configured), made the process's current CUDA device when it is one. Call it at
+// start, before the process group and before any CUDA work: NCCL, index-less CUDA tensors and
+// the caching allocator then use the rank's GPU, and no rank opens a context on GPU 0.
+at::Device use_rank_device(const at::Device& configured);
+
 // Sums the gradients of `parameters` over all ranks, bucket by bucket (buckets.h): a bucket
 // that is one run of a float32 gradient is reduced in place; the others go through one reused
 // float32 staging buffer of at most bucket_elements, so no copy of all gradients is made. A

@@ -73,6 +73,8 @@ BuildInfo build_info() {
   info.cuda_compiled_in = compat::cuda_compiled_in();
   info.gpus_visible = info.cuda_compiled_in ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
   info.fused_attention = compat::kFusedAttention;
+  info.cuda_memory_info = compat::kCudaMemoryInfo;
+  info.cuda_graphs = compat::kCudaGraphs;
   return info;
 }
 

@@ -34,6 +34,9 @@ struct BuildInfo {
   bool cuda_compiled_in = false;  // libtorch_cuda linked: CUDA kernels available when a GPU is
   int64_t gpus_visible = 0;       // CUDA devices this process sees now
   bool fused_attention = false;   // scaled_dot_product_attention has fused kernels (2.x)
+  // Compiled against the CUDA headers (always both in a CUDA build, which fails without them):
+  bool cuda_memory_info = false;  // free/peak device memory queries (the rollout's KV budget)
+  bool cuda_graphs = false;       // CUDA graph capture of decode steps (rollout_cuda_graphs)
 };
 BuildInfo build_info();
 

@@ -11,6 +11,8 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>) && __has_include(<cuda_runtime_api.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
 #define EMPO_CUDA_MEMORY_INFO 1
 #endif
@@ -20,6 +22,14 @@
 #include <c10/cuda/CUDAStream.h>
 #define EMPO_CUDA_GRAPHS 1
 #endif
+#endif
+
+// CMake defines EMPO_CUDA_BUILD when the libtorch it found has CUDA libraries. Such a build
+// must see the CUDA headers: without them the free-memory query reads 0 (the rollout's KV budget
+// becomes unbounded) and CUDA graphs are silently off.
+#if defined(EMPO_CUDA_BUILD) && EMPO_CUDA_BUILD && \
+    !(defined(EMPO_CUDA_MEMORY_INFO) && defined(EMPO_CUDA_GRAPHS))
+#error "libtorch has CUDA but the CUDA headers (cuda_runtime_api.h, c10/cuda) are not found"
 #endif
 
 #include <functional>
@@ -42,6 +52,19 @@ class Store;
 namespace empo::compat {
 
 inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
+
+// What of CUDA this binary was compiled with (`empo version`): device memory queries (the
+// rollout's KV budget on CUDA) and CUDA graph capture (DeviceGraph).
+#ifdef EMPO_CUDA_MEMORY_INFO
+inline constexpr bool kCudaMemoryInfo = true;
+#else
+inline constexpr bool kCudaMemoryInfo = false;
+#endif
+#ifdef EMPO_CUDA_GRAPHS
+inline constexpr bool kCudaGraphs = true;
+#else
+inline constexpr bool kCudaGraphs = false;
+#endif
 
 // The base a c10d Gloo (or NCCL) group is held through: 2.x split ProcessGroup into a
 // dispatcher over per-device c10d::Backend objects, and ProcessGroupGloo/NCCL became Backends.
@@ -106,19 +129,28 @@ inline bool cuda_compiled_in() {
 #endif
 }
 
+// Makes `device` the calling thread's current CUDA device (a no-op off CUDA, or for a CUDA
+// device without an index). Each rank calls it once at start, before any CUDA work, so that
+// index-less CUDA tensors, NCCL and the caching allocator all use the rank's own GPU and no
+// context is opened on GPU 0.
+inline void set_current_cuda_device([[maybe_unused]] const at::Device& device) {
+#ifdef EMPO_CUDA_MEMORY_INFO
+  if (device.is_cuda() && device.has_index()) c10::cuda::set_device(device.index());
+#endif
+}
+
 // Free bytes on CUDA device `index` (-1: the current one): the driver's free memory plus what
 // torch's caching allocator has reserved but not handed out; 0 without CUDA.
 inline int64_t cuda_free_memory([[maybe_unused]] int index) {
 #ifdef EMPO_CUDA_MEMORY_INFO
   if (!cuda_compiled_in() || at::detail::getCUDAHooks().getNumGPUs() == 0) return 0;
-  int device = index;
-  if (device < 0 && cudaGetDevice(&device) != cudaSuccess) return 0;
-  int previous = 0;
-  if (cudaGetDevice(&previous) != cudaSuccess || cudaSetDevice(device) != cudaSuccess) return 0;
+  const auto device =
+      index < 0 ? c10::cuda::current_device() : static_cast<c10::DeviceIndex>(index);
+  // The guard restores the previous device only where it already has a context, so asking
+  // about another GPU opens none on the current one (cudaSetDevice back and forth would).
+  const c10::cuda::CUDAGuard on_device(device);
   size_t free_bytes = 0, total_bytes = 0;
-  const bool known = cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess;
-  cudaSetDevice(previous);
-  if (!known) return 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return 0;
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
   const auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
   const int64_t unused = stats.reserved_bytes[kAll].current - stats.allocated_bytes[kAll].current;
@@ -128,12 +160,18 @@ inline int64_t cuda_free_memory([[maybe_unused]] int index) {
 #endif
 }
 
+#ifdef EMPO_CUDA_MEMORY_INFO
+// The index of a CUDA device: its own, or the current device for a bare "cuda".
+inline c10::DeviceIndex cuda_index(const at::Device& device) {
+  return device.has_index() ? device.index() : c10::cuda::current_device();
+}
+#endif
+
 // Peak bytes torch's CUDA allocator handed out on `device` since the last reset; 0 off CUDA.
 inline int64_t cuda_peak_memory([[maybe_unused]] const at::Device& device) {
 #ifdef EMPO_CUDA_MEMORY_INFO
   if (!device.is_cuda()) return 0;
-  const auto stats =
-      c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(cuda_index(device));
   return stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
       .peak;
 #else
@@ -143,8 +181,7 @@ inline int64_t cuda_peak_memory([[maybe_unused]] const at::Device& device) {
 
 inline void reset_cuda_peak_memory([[maybe_unused]] const at::Device& device) {
 #ifdef EMPO_CUDA_MEMORY_INFO
-  if (device.is_cuda())
-    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(cuda_index(device));
 #endif
 }
 

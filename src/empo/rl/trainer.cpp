@@ -852,8 +852,10 @@ void require_writable_run_dir(const std::string& run_dir) {
 }
 
 // The process group of torchrun's variables; NCCL joins it for CUDA devices where compiled in.
+// The rank's GPU (LOCAL_RANK for a bare "cuda") becomes the current device first.
 dist::Group process_group(const TrainConfig& config) {
-  return dist::Group::from_environment(model::parse_device(config.device).is_cuda());
+  const auto device = dist::use_rank_device(model::parse_device(config.device));
+  return dist::Group::from_environment(device.is_cuda());
 }
 
 }  // namespace
