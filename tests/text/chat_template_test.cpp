@@ -12,6 +12,7 @@
 
 namespace empo::text {
 namespace {
+using Messages = std::vector<Message>;
 
 using Json = nlohmann::json;
 using Ids = std::vector<TokenId>;
@@ -145,15 +146,16 @@ TEST(ChatTemplate, ChatmlFormatsSystemUserAndAssistantTurns) {
             "<|im_start|>assistant\n4<|im_end|>\n"
             "<|im_start|>user\nAnd 3+3?<|im_end|>\n"
             "<|im_start|>assistant\n");
-  EXPECT_EQ(render_chat(chat, {{"user", "hi"}}, false), "<|im_start|>user\nhi<|im_end|>\n");
+  EXPECT_EQ(render_chat(chat, Messages{{"user", "hi"}}, false), "<|im_start|>user\nhi<|im_end|>\n");
   EXPECT_EQ(chat.eos_ids, (Ids{151645}));  // <|im_end|> closes every ChatML turn
 }
 
 TEST(ChatTemplate, RawConcatenatesContentsWithoutTemplate) {
   ChatTemplate chat = with_format(load_chat_template(test::fixture("qwen-tokenizer"), qwen()),
                                   ChatFormat::raw, qwen());
-  EXPECT_EQ(render_chat(chat, {{"user", "Question: 2+2?\n"}, {"assistant", "Answer:"}}, true),
-            "Question: 2+2?\nAnswer:");
+  EXPECT_EQ(
+      render_chat(chat, Messages{{"user", "Question: 2+2?\n"}, {"assistant", "Answer:"}}, true),
+      "Question: 2+2?\nAnswer:");
 }
 
 TEST(ChatTemplate, IdsUseTheSpecialTokens) {
@@ -169,7 +171,7 @@ TEST(ChatTemplate, LoadsQwen3SettingsAndRendersItsThinkingSwitch) {
   ChatTemplate chat = load_chat_template(test::fixture("qwen-tokenizer"), qwen());
   ASSERT_TRUE(chat.jinja);
   EXPECT_EQ(chat.eos_ids, (Ids{151645}));
-  EXPECT_EQ(render_chat(chat, {{"user", "1+1?"}}, true, Json{{"enable_thinking", false}}),
+  EXPECT_EQ(render_chat(chat, Messages{{"user", "1+1?"}}, true, Json{{"enable_thinking", false}}),
             "<|im_start|>user\n1+1?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
   // A tokenizer.json path finds the files beside it.
   ChatTemplate same = load_chat_template(test::fixture("qwen-tokenizer/tokenizer.json"), qwen());
@@ -183,7 +185,7 @@ TEST(ChatTemplate, TheTemplateRendersItsOwnDefaultSystemPrompt) {
   std::string folder = model_folder(Json{{"chat_template", smollm2}, {"eos_token", "<|im_end|>"}},
                                     Json{{"eos_token_id", {151645, 151643}}});
   ChatTemplate chat = load_chat_template(folder, qwen());
-  EXPECT_EQ(render_chat(chat, {{"user", "1+1?"}}, true),
+  EXPECT_EQ(render_chat(chat, Messages{{"user", "1+1?"}}, true),
             "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
             "Face<|im_end|>\n<|im_start|>user\n1+1?<|im_end|>\n<|im_start|>assistant\n");
   EXPECT_EQ(chat.eos_ids, (Ids{151645, 151643}));
@@ -194,15 +196,18 @@ TEST(ChatTemplate, NamedTemplatesAndTheJinjaFileWins) {
                                 {{"name", "default"}, {"template", "DEFAULT"}}});
   std::string folder =
       model_folder(Json{{"chat_template", templates}}, Json{{"eos_token_id", 151643}});
-  EXPECT_EQ(render_chat(load_chat_template(folder, qwen()), {{"user", "x"}}, true), "DEFAULT");
-  EXPECT_EQ(render_chat(load_chat_template(folder, qwen(), "tool_use"), {{"user", "x"}}, true),
-            "TOOLS1");
+  EXPECT_EQ(render_chat(load_chat_template(folder, qwen()), Messages{{"user", "x"}}, true),
+            "DEFAULT");
+  EXPECT_EQ(
+      render_chat(load_chat_template(folder, qwen(), "tool_use"), Messages{{"user", "x"}}, true),
+      "TOOLS1");
   test::write_text(folder + "/chat_template.jinja", "JINJA FILE");
-  EXPECT_EQ(render_chat(load_chat_template(folder, qwen()), {{"user", "x"}}, true), "JINJA FILE");
+  EXPECT_EQ(render_chat(load_chat_template(folder, qwen()), Messages{{"user", "x"}}, true),
+            "JINJA FILE");
   // A template file given by path (--chat-template) wins over both.
   test::write_text(folder + "/mine.jinja", "{{ bos_token }}MINE{{ messages[0].content }}");
-  EXPECT_EQ(render_chat(load_chat_template(folder, qwen(), folder + "/mine.jinja"), {{"user", "x"}},
-                        true),
+  EXPECT_EQ(render_chat(load_chat_template(folder, qwen(), folder + "/mine.jinja"),
+                        Messages{{"user", "x"}}, true),
             "MINEx");
   EXPECT_THROW(load_chat_template(folder, qwen(), "no-such-template"), InputError);
 }
@@ -244,7 +249,8 @@ TEST(ChatTemplate, BadFilesAreInputErrorsNamingTheFileAndLine) {
   const std::string gemma = template_fixture("gemma-2-it.jinja");
   test::write_text(unknown + "/chat_template.jinja", test::read_text(gemma));
   try {
-    render_chat(load_chat_template(unknown, qwen()), {{"system", "s"}, {"user", "u"}}, true);
+    render_chat(load_chat_template(unknown, qwen()), Messages{{"system", "s"}, {"user", "u"}},
+                true);
     FAIL() << "expected InputError";
   } catch (const InputError& error) {
     EXPECT_NE(std::string(error.what()).find("System role not supported"), std::string::npos);

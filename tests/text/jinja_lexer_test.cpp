@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "empo/text/jinja_value.h"
+
 namespace empo::text::jinja {
 namespace {
 
