@@ -43,6 +43,7 @@ if [[ ! -f $torch_root/torch/lib/libtorch_cuda.so ]]; then
   for wheel in "$torch_root"/wheels/*.whl; do
     python3 -m zipfile -e "$wheel" "$torch_root"
   done
+  rm -rf "$torch_root/wheels"
 fi
 torch_version=$(sed -n "s/^__version__ = '\(.*\)'$/\1/p" "$torch_root/torch/version.py")
 torch_cuda=$(sed -n "s/^cuda: .* = '\(.*\)'$/\1/p" "$torch_root/torch/version.py")
@@ -83,7 +84,7 @@ packed=()
 for entry in "${resolved[@]}"; do
   name=${entry%% *} path=${entry#* }
   case $name in
-    libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | librt.so.* | ld-linux* | libgomp.so.*) continue ;;
+    libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | librt.so.* | libutil.so.* | ld-linux* | libgomp.so.*) continue ;;
     libstdc++.so.* | libgcc_s.so.*) cp -L "$path" "$stage/lib/fallback/$name"; continue ;;
     libcuda.so.* | libnvidia*) continue ;;
   esac
