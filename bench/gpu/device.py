@@ -55,7 +55,9 @@ def main():
     bandwidth, peak, source = limits(row.get("name"))
     row.update(hbm_bytes_per_s=bandwidth, peak_tflops=peak, limits_source=source)
     print(json.dumps(row), flush=True)
-    sys.exit(0 if row["cuda"] else 1)
+    if not row["cuda"]:
+        print("device.py: torch sees no CUDA device", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
