@@ -39,7 +39,7 @@ TEST(JinjaLexer, TokensOfAnExpression) {
       texts.push_back(token.text);
   EXPECT_EQ(texts, (std::vector<std::string>{"messages", "[", "0", "]", "[", "role", "]", "==",
                                              "user\n", "and", "x", "|", "length", ">=", "2.5"}));
-  EXPECT_EQ(tokens[8].type, Type::string);
+  EXPECT_EQ(tokens[9].type, Type::string);
   EXPECT_EQ(tokens[15].type, Type::floating);
 }
 
