@@ -177,7 +177,10 @@ io::Json run_gpu(const std::string& shape, int64_t batch, bool long_tail) {
   config.prompts_per_batch = static_cast<int64_t>(prompts.size());
   if (long_tail)
     for (int64_t id = 0; id < 151936; id += 200) config.eos_token_ids.push_back(id);
-  // A warm-up (and, with graphs, the captures), then one timed run.
+  // A warm-up (and, with graphs, the captures, kept in the session as a trainer keeps them),
+  // then one timed run that replays them.
+  generate::DecodeSession session;
+  config.session = &session;
   auto timed = [&](bool graphs, generate::GenerationStats& stats, double& seconds) {
     config.cuda_graphs = graphs;
     generate::generate(model, prompts, config);

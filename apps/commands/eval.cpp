@@ -39,6 +39,7 @@ struct EvalOptions {
   int64_t max_new_tokens = 3000;
   int64_t batch_size = 16;
   bool cuda_graphs = false;
+  double memory_fraction = 0;  // 0: --config's rollout_memory_fraction, else its default
   double temperature = 1.0, top_p = 1.0;
   uint64_t seed = 0;
   std::string system_prompt = empo::data::kAuthorsSystemPrompt;
@@ -82,6 +83,7 @@ empo::rl::EvalSettings settings_from(const EvalOptions& options) {
   settings.seed = options.seed;
   settings.prompts_per_batch = options.batch_size;
   settings.cuda_graphs = settings.cuda_graphs || options.cuda_graphs;
+  if (options.memory_fraction > 0) settings.memory_fraction = options.memory_fraction;
   return settings;
 }
 
@@ -220,6 +222,8 @@ void run_eval(const EvalOptions& options) {
   auto policy = generate::load_policy(options.model, load, chat_template);
   if (!options.adapter.empty())
     policy.model.lora = model::load_lora_adapter(options.adapter, policy.model, load);
+  generate::DecodeSession decode_session;  // --cuda-graphs: captured once for every benchmark
+  settings.session = &decode_session;
   std::vector<eval::BenchmarkRecords> records;
   if (!options.output_dir.empty()) std::filesystem::create_directories(options.output_dir);
   for (const auto& benchmark : benchmarks) {
@@ -303,6 +307,11 @@ void add_eval(CLI::App& app) {
   command->add_option("--top-p", options->top_p)->check(CLI::Range(0.0, 1.0));
   command->add_option("--seed", options->seed);
   command->add_option("--batch-size", options->batch_size)->check(CLI::PositiveNumber);
+  command
+      ->add_option("--memory-fraction", options->memory_fraction,
+                   "share of the free device memory the KV cache may fill (default: --config's "
+                   "rollout_memory_fraction, else 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
   command->add_option("--system-prompt", options->system_prompt);
   command->add_option("--question-template", options->question_template);
   command->add_option("--chat-format", options->chat_format, "chatml | raw | auto");

@@ -11,6 +11,7 @@
 #include "empo/log/progress.h"
 #include "empo/model/lora.h"
 #include "empo/model/runtime.h"
+#include "empo/rl/config.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ struct GenerateOptions {
   double temperature = 1.0, top_p = 1.0, min_p = 0.0;
   bool greedy = false;
   bool cuda_graphs = false;
+  double memory_fraction = empo::rl::TrainConfig{}.rollout_memory_fraction;
   uint64_t seed = 0;
   std::string system_prompt;
   std::string chat_template;         // name or Jinja file; "": the model's
@@ -115,6 +117,8 @@ void run_generate(const GenerateOptions& options) {
   config.max_new_tokens = options.max_new_tokens;
   config.num_samples = options.n;
   config.prompts_per_batch = options.batch_size;
+  config.kv_budget_bytes =
+      generate::kv_budget_bytes(weights.weights.embed_tokens.device(), options.memory_fraction);
   config.cuda_graphs = options.cuda_graphs;
   config.seed = options.seed;
   config.sampling = {options.greedy, options.temperature, options.top_k, options.top_p,
@@ -175,6 +179,11 @@ void add_generate(CLI::App& app) {
   command->add_option("--seed", options->seed);
   command->add_option("--batch-size", options->batch_size, "prompts prefilled together")
       ->check(CLI::PositiveNumber);
+  command
+      ->add_option("--memory-fraction", options->memory_fraction,
+                   "share of the free device memory the KV cache may fill (as the trainer's "
+                   "rollout_memory_fraction)")
+      ->check(CLI::Range(0.0, 1.0));
   command->add_option("--system-prompt", options->system_prompt, "for \"messages\" input");
   command->add_option("--chat-template", options->chat_template,
                       "for \"messages\" input: a Jinja chat template file, or the name of one of "

@@ -172,6 +172,25 @@ TEST(GenerateCommand, BadInputExitsTwo) {
   result = test::run_empo("generate --model " + model + " --input " + dir + "/in.jsonl --output " +
                           dir + "/out.jsonl --top-p 3");
   EXPECT_EQ(result.exit_code, 2);
+  result = test::run_empo("generate --model " + model + " --input " + dir + "/in.jsonl --output " +
+                          dir + "/out.jsonl --memory-fraction 2");
+  EXPECT_EQ(result.exit_code, 2);
+}
+
+// The KV cache gets the trainer's budget: a share of the free memory (--memory-fraction, as
+// rollout_memory_fraction). A share too small for one sample is a clear error, not a hang.
+TEST(GenerateCommand, KvCacheIsBudgetedFromFreeMemory) {
+  auto dir = test::temp_dir("generate_cli");
+  auto model = test::tiny_policy(dir);
+  test::write_text(dir + "/in.jsonl", "{\"prompt_ids\": [1, 2, 3]}\n");
+  auto result = test::run_empo("generate --model " + model + " --input " + dir +
+                               "/in.jsonl --output " + dir + "/out.jsonl --memory-fraction 1e-12");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("KV budget"), std::string::npos) << result.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out.jsonl"));
+  result = test::run_empo("generate --model " + model + " --input " + dir + "/in.jsonl --output " +
+                          dir + "/out.jsonl --memory-fraction 0.5 --max-new-tokens 4");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
 }  // namespace empo

@@ -5,6 +5,7 @@
 #include "empo/io/error.h"
 
 #include "empo/model/logprobs.h"
+#include "empo/model/runtime.h"
 #include "empo/model/transformer.h"
 #include "model/golden.h"
 
@@ -228,6 +229,15 @@ TEST(Engine, StopsOnEosAndStopStrings) {
   samples = generate(model, {prompts[0]}, config, spell);
   EXPECT_EQ(samples[0].tokens.back(), stop_token);
   EXPECT_EQ(samples[0].finish, FinishReason::kStop);
+}
+
+// The budget the trainer, `empo generate` and `empo eval` share: a share of the free memory.
+TEST(Engine, KvBudgetIsAShareOfTheFreeMemory) {
+  const at::Device cpu(at::kCPU);
+  EXPECT_EQ(kv_budget_bytes(cpu, 0.0), 0);
+  const int64_t quarter = kv_budget_bytes(cpu, 0.25);
+  EXPECT_GT(quarter, 0);
+  EXPECT_LE(quarter, model::free_device_memory(cpu) / 2);  // free memory moves a little
 }
 
 }  // namespace empo::generate

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "empo/model/paged_attention.h"
 #include "golden.h"
 
 namespace empo::model {
@@ -83,7 +84,10 @@ TEST_P(TransformerGolden, CachedDecodingMatchesFullRecompute) {
 
 // A paged cache with each row's blocks scattered over the pool (rows interleaved, in reverse):
 // a prefill of the first tokens then one token at a time reproduces transformers' logits.
-TEST_P(TransformerGolden, PagedDecodingOverScatteredBlocksMatchesTransformers) {
+// `tolerance` bounds the error against transformers' logits; the same prefill causal without a
+// mask stays within a tenth of it of the masked one.
+void expect_paged_decoding_matches(const Model& model, std::map<std::string, at::Tensor>& goldens,
+                                   double tolerance) {
   auto mask = goldens["right_pad.attention_mask"];
   auto ids = goldens["right_pad.input_ids"];
   auto expected = goldens["right_pad.logits"];
@@ -110,10 +114,11 @@ TEST_P(TransformerGolden, PagedDecodingOverScatteredBlocksMatchesTransformers) {
   auto masked_logits = at::linear(forward_hidden(model, prefill, pool), model.weights.lm_head);
   prefill.padding = Padding::right;  // the same prefill, causal without a mask
   auto logits = at::linear(forward_hidden(model, prefill, pool), model.weights.lm_head);
-  EXPECT_LE(test::max_abs_error_where(logits, masked_logits, mask.narrow(1, 0, split)), 1e-5);
+  EXPECT_LE(test::max_abs_error_where(logits, masked_logits, mask.narrow(1, 0, split)),
+            tolerance / 10);
   EXPECT_LE(
       test::max_abs_error_where(logits, expected.narrow(1, 0, split), mask.narrow(1, 0, split)),
-      1e-4);
+      tolerance);
   for (int64_t t = split; t < T; ++t) {
     PagedBatch step;
     step.input_ids = ids.narrow(1, t, 1);
@@ -124,9 +129,25 @@ TEST_P(TransformerGolden, PagedDecodingOverScatteredBlocksMatchesTransformers) {
     auto step_logits = at::linear(forward_hidden(model, step, pool), model.weights.lm_head);
     EXPECT_LE(
         test::max_abs_error_where(step_logits, expected.narrow(1, t, 1), mask.narrow(1, t, 1)),
-        1e-4)
+        tolerance)
         << t;
   }
+}
+
+TEST_P(TransformerGolden, PagedDecodingOverScatteredBlocksMatchesTransformers) {
+  expect_paged_decoding_matches(model, goldens, 1e-4);
+}
+
+// A bf16 pool is read by the gathered decode path (grouped queries against the gathered
+// blocks, float32 scores and softmax) instead of the float32 CPU kernel.
+TEST_P(TransformerGolden, Bfloat16PagedDecodingMatchesTransformers) {
+  LoadOptions options;
+  options.dtype = at::kBFloat16;
+  options.attn_implementation = GetParam().attn_implementation;
+  auto bf16 = load_model(test::fixture(GetParam().family + "-tiny"), options);
+  ASSERT_FALSE(paged_attention_reads_in_place(allocate_slot_pool(bf16, 2, 2).keys[0]));
+  expect_paged_decoding_matches(bf16, goldens,
+                                0.05 * goldens["right_pad.logits"].abs().max().item<double>());
 }
 
 TEST_P(TransformerGolden, Bfloat16CheckpointLoadsIntoFloat32) {

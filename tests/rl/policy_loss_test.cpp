@@ -16,7 +16,7 @@ struct Case {
   at::Tensor ref_logprobs = at::tensor({-0.9, -0.7, -2.0, -0.5, -1.2, 0.0}).view({2, 3});
   at::Tensor advantages = at::tensor({1.0, -2.0});
   at::Tensor mask = at::tensor({1.0, 1.0, 1.0, 1.0, 1.0, 0.0}).view({2, 3});
-  PolicyLossInputs inputs() { return {logprobs, old_logprobs, ref_logprobs, advantages, mask}; }
+  PolicyLossInputs inputs() { return {logprobs, old_logprobs, ref_logprobs, advantages, mask, {}}; }
 };
 
 // Per-token loss and its derivative d/d logp computed by hand in double precision.
@@ -99,8 +99,8 @@ INSTANTIATE_TEST_SUITE_P(All, LossTypes,
 TEST(PolicyLoss, OnPolicyRatioIsOneAndGradientIsAdvantageWeighted) {
   // num_iterations = 1: old = current (detached), the loss gradient is -A / length per token.
   auto logprobs = at::tensor({-1.0, -2.0}).view({1, 2}).requires_grad_(true);
-  PolicyLossInputs inputs{logprobs, logprobs.detach(), at::Tensor(), at::tensor({3.0}),
-                          at::ones({1, 2})};
+  PolicyLossInputs inputs{logprobs,          logprobs.detach(), at::Tensor(),
+                          at::tensor({3.0}), at::ones({1, 2}),  {}};
   auto result = policy_loss(inputs, {LossType::grpo, 0.2, 0.2, 0.0}, {1, 2, 2});
   result.loss.backward();
   EXPECT_NEAR(result.loss.item<double>(), -3.0, 1e-6);
@@ -109,10 +109,27 @@ TEST(PolicyLoss, OnPolicyRatioIsOneAndGradientIsAdvantageWeighted) {
   EXPECT_EQ(statistics[kClippedLow] + statistics[kClippedHigh], 0.0);
 }
 
+// The rollout correction weighs each token's surrogate, not its KL term: on-policy with
+// weights w, the gradient is -w A / length per token, and the KL part stays unweighted.
+TEST(PolicyLoss, ImportanceWeightsScaleTheSurrogateNotTheKl) {
+  auto logprobs = at::tensor({-1.0, -2.0}).view({1, 2}).requires_grad_(true);
+  auto ref = at::tensor({-1.5, -2.0}).view({1, 2});
+  PolicyLossInputs inputs{logprobs,          logprobs.detach(), ref,
+                          at::tensor({3.0}), at::ones({1, 2}),  {}};
+  inputs.importance_weights = at::tensor({0.5, 2.0}).view({1, 2}).to(at::kDouble);
+  auto result = policy_loss(inputs, {LossType::grpo, 0.2, 0.2, 0.1}, {1, 2, 2});
+  result.loss.backward();
+  // Token 0: -0.5 * 3 + 0.1 k3(-0.5); token 1: -2 * 3 + 0 (ref = logp); mean over 2 tokens.
+  const double k3 = std::exp(-0.5) + 0.5 - 1.0;
+  EXPECT_NEAR(result.loss.item<double>(), (-1.5 + 0.1 * k3 - 6.0) / 2, 1e-6);
+  EXPECT_NEAR(logprobs.grad()[0][0].item<double>(), (-1.5 + 0.1 * (1 - std::exp(-0.5))) / 2, 1e-6);
+  EXPECT_NEAR(logprobs.grad()[0][1].item<double>(), -6.0 / 2, 1e-6);
+}
+
 TEST(PolicyLoss, ClipCountsFollowTheAdvantageSign) {
   auto logprobs = at::tensor({0.0, 0.0}).view({2, 1}).requires_grad_(true);
   auto old = at::tensor({-1.0, 1.0}).view({2, 1});  // ratios e and 1/e
-  PolicyLossInputs up{logprobs, old, at::Tensor(), at::tensor({1.0, -1.0}), at::ones({2, 1})};
+  PolicyLossInputs up{logprobs, old, at::Tensor(), at::tensor({1.0, -1.0}), at::ones({2, 1}), {}};
   auto result = policy_loss(up, {LossType::dapo, 0.2, 0.2, 0.0}, {2, 2, 1});
   auto statistics = read_statistics(result.statistics);
   EXPECT_EQ(statistics[kClippedHigh], 1.0);
@@ -125,8 +142,8 @@ TEST(PolicyLoss, UpperBoundIsEpsilonHighNotEpsilon) {
   // positive advantage it is not clipped, so the gradient flows (-A * ratio per token).
   const double ratio = 1.25;
   auto logprobs = at::tensor({std::log(ratio)}).view({1, 1}).requires_grad_(true);
-  PolicyLossInputs inputs{logprobs, at::zeros({1, 1}), at::Tensor(), at::tensor({1.0}),
-                          at::ones({1, 1})};
+  PolicyLossInputs inputs{logprobs,          at::zeros({1, 1}), at::Tensor(),
+                          at::tensor({1.0}), at::ones({1, 1}),  {}};
   auto result = policy_loss(inputs, {LossType::dapo, 0.2, 0.28, 0.0}, {1, 1, 1});
   result.loss.backward();
   EXPECT_NEAR(result.loss.item<double>(), -ratio, 1e-6);
@@ -134,8 +151,8 @@ TEST(PolicyLoss, UpperBoundIsEpsilonHighNotEpsilon) {
   EXPECT_EQ(read_statistics(result.statistics)[kClippedHigh], 0.0);
   // Past 1 + epsilon_high the same sample is clipped: no gradient, counted as clipped high.
   auto far = at::tensor({std::log(1.3)}).view({1, 1}).requires_grad_(true);
-  PolicyLossInputs beyond{far, at::zeros({1, 1}), at::Tensor(), at::tensor({1.0}),
-                          at::ones({1, 1})};
+  PolicyLossInputs beyond{far, at::zeros({1, 1}), at::Tensor(), at::tensor({1.0}), at::ones({1, 1}),
+                          {}};
   auto clipped = policy_loss(beyond, {LossType::dapo, 0.2, 0.28, 0.0}, {1, 1, 1});
   clipped.loss.backward();
   EXPECT_NEAR(clipped.loss.item<double>(), -1.28, 1e-6);
@@ -143,8 +160,8 @@ TEST(PolicyLoss, UpperBoundIsEpsilonHighNotEpsilon) {
   EXPECT_EQ(read_statistics(clipped.statistics)[kClippedHigh], 1.0);
   // A ratio below 1 - epsilon with a negative advantage is clipped low at 1 - epsilon.
   auto low = at::tensor({std::log(0.7)}).view({1, 1}).requires_grad_(true);
-  PolicyLossInputs below{low, at::zeros({1, 1}), at::Tensor(), at::tensor({-1.0}),
-                         at::ones({1, 1})};
+  PolicyLossInputs below{low, at::zeros({1, 1}), at::Tensor(), at::tensor({-1.0}), at::ones({1, 1}),
+                         {}};
   auto low_result = policy_loss(below, {LossType::dapo, 0.2, 0.28, 0.0}, {1, 1, 1});
   EXPECT_NEAR(low_result.loss.item<double>(), 0.8, 1e-6);
   EXPECT_EQ(read_statistics(low_result.statistics)[kClippedLow], 1.0);
@@ -155,7 +172,8 @@ TEST(PolicyLoss, GspoCountsClippedSequencesNotTokens) {
   // so one sequence of two is clipped, whatever the token counts.
   auto logprobs = at::tensor({1.0, 1.0, 1.0, 0.0, 0.0, 0.0}).view({2, 3}).requires_grad_(true);
   auto mask = at::tensor({1.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f}).view({2, 3});
-  PolicyLossInputs inputs{logprobs, at::zeros({2, 3}), at::Tensor(), at::tensor({1.0, 1.0}), mask};
+  PolicyLossInputs inputs{logprobs, at::zeros({2, 3}), at::Tensor(), at::tensor({1.0, 1.0}), mask,
+                          {}};
   auto result = policy_loss(inputs, {LossType::gspo, 0.2, 0.2, 0.0}, {2, 4, 3});
   auto statistics = read_statistics(result.statistics);
   EXPECT_EQ(statistics[kClippedHigh], 1.0);

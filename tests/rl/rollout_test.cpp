@@ -90,4 +90,24 @@ TEST(Rollout, MetricsReadTheReducedSums) {
   EXPECT_FALSE(metrics.contains("monitor/accuracy"));  // no labels, no monitor
 }
 
+// The majority share, from answers scored by the real rules: the largest cluster of non-empty
+// answers over all G samples (an unanswered sample counts in G, never in a cluster).
+TEST(Rollout, MajorityShareIsTheLargestClustersShareOfTheSamples) {
+  RewardSettings settings;  // empo, boxed answers
+  data::Question question;
+  question.text = "What is 1 + 1?";
+  const auto equivalence = exact_equivalence();
+  std::vector<Group> groups(3);
+  groups[0].score =
+      score_group(settings, question, {"\\boxed{2}", "so \\boxed{2}", "\\boxed{3}", "no answer"},
+                  {}, equivalence);
+  groups[1].score =
+      score_group(settings, question, {"\\boxed{5}", "\\boxed{5}", "\\boxed{5}", "\\boxed{5}"}, {},
+                  equivalence);
+  groups[2].score =
+      score_group(settings, question, {"none", "none", "none", "none"}, {}, equivalence);
+  auto metrics = rollout_metrics(rollout_sums(groups), 4);
+  EXPECT_DOUBLE_EQ(metrics["empo/majority_share"].get<double>(), (2.0 / 4.0 + 1.0 + 0.0) / 3.0);
+}
+
 }  // namespace empo::rl

@@ -9,9 +9,77 @@
 #include "empo/generate/graph_decoder.h"
 #include "empo/generate/scheduler.h"
 #include "empo/io/error.h"
+#include "empo/model/device.h"
+#include "empo/model/runtime.h"
 #include "empo/model/transformer.h"
 
 namespace empo::generate {
+
+// Decoders are few (a run's rollout sampling, its greedy and sampled evaluation): past this
+// many the oldest goes.
+constexpr size_t kMaxSessionDecoders = 4;
+
+struct DecodeSession::State {
+  const model::Model* model = nullptr;
+  int64_t block_size = 0;
+  std::unique_ptr<model::SlotPool> pool;
+  std::vector<std::unique_ptr<GraphDecoder>> decoders;  // over `pool`; destroyed before it
+
+  // The kept pool when it serves a call (same model and block size, at least `blocks`), else a
+  // new one of `blocks` (the old one and its graphs released first).
+  model::SlotPool& pool_for(const model::Model& call_model, int64_t blocks, int64_t call_block) {
+    if (pool && model == &call_model && block_size == call_block && pool->num_blocks() >= blocks)
+      return *pool;
+    decoders.clear();
+    pool.reset();
+    model = &call_model;
+    block_size = call_block;
+    pool = std::make_unique<model::SlotPool>(
+        model::allocate_slot_pool(call_model, blocks, call_block));
+    return *pool;
+  }
+
+  GraphDecoder& decoder_for(const SamplingParams& sampling, int64_t max_rows) {
+    const int64_t max_blocks = pool->num_blocks() - 1;  // every block but the scratch one
+    for (auto& decoder : decoders)
+      if (decoder->serves(*model, *pool, sampling, max_rows, max_blocks)) return *decoder;
+    if (decoders.size() >= kMaxSessionDecoders) decoders.erase(decoders.begin());
+    decoders.push_back(
+        std::make_unique<GraphDecoder>(*model, *pool, sampling, max_rows, max_blocks));
+    return *decoders.back();
+  }
+};
+
+DecodeSession::DecodeSession() : state(std::make_unique<State>()) {}
+DecodeSession::~DecodeSession() = default;
+
+int64_t DecodeSession::pool_blocks() const {
+  return state->pool ? state->pool->num_blocks() : 0;
+}
+
+int64_t DecodeSession::captured_buckets() const {
+  int64_t captured = 0;
+  for (const auto& decoder : state->decoders) captured += decoder->captured_buckets();
+  return captured;
+}
+
+int64_t DecodeSession::buckets() const {
+  int64_t built = 0;
+  for (const auto& decoder : state->decoders) built += decoder->buckets();
+  return built;
+}
+
+int64_t DecodeSession::decoders() const {
+  return static_cast<int64_t>(state->decoders.size());
+}
+
+int64_t kv_budget_bytes(const at::Device& device, double memory_fraction) {
+  if (memory_fraction <= 0) return 0;
+  // At least a byte: a share too small for one sample is an error, never "no budget" (0).
+  return std::max<int64_t>(
+      1, static_cast<int64_t>(memory_fraction *
+                              static_cast<double>(model::free_device_memory(device))));
+}
 
 const char* finish_reason_name(FinishReason reason) {
   return reason == FinishReason::kStop ? "stop" : "length";
@@ -63,7 +131,7 @@ bool record_token(Sample& sample, int64_t token, float sampling_logprob, float p
 
 at::Tensor long_tensor(const std::vector<int64_t>& values, int64_t rows, int64_t columns,
                        const at::Device& device) {
-  return at::tensor(values, at::kLong).view({rows, columns}).to(device);
+  return model::to_device(at::tensor(values, at::kLong).view({rows, columns}), device);
 }
 
 template <class T>
@@ -87,16 +155,22 @@ class Rollout {
         G_(std::max<int64_t>(1, config.num_samples)),
         device_(model.weights.embed_tokens.device()),
         sync_steps_(config.sync_steps > 0 ? config.sync_steps : (device_.is_cuda() ? 8 : 1)),
-        allocator_(pool_blocks(), std::max<int64_t>(1, config.block_size)),
-        pool_(model::allocate_slot_pool(model, allocator_.num_blocks(), allocator_.block_size())),
+        session_(config.cuda_graphs && config.session ? config.session->state.get() : nullptr),
+        pool_(session_ ? session_->pool_for(model, pool_blocks(), block_size())
+                       : own_pool(pool_blocks())),
+        allocator_(pool_.num_blocks(), block_size()),
         scheduler_(prompt_lengths(), G_, std::max<int64_t>(1, config.prompts_per_batch) * G_,
                    allocator_),
         samples_(prompts.size() * G_),
         samples_done_(prompts.size(), 0) {
     stats_.kv_pool_bytes = pool_.num_blocks() * pool_.block_size() * model::slot_bytes(model);
-    if (config.cuda_graphs)
-      graphs_ = std::make_unique<GraphDecoder>(model, pool_, config.sampling, scheduler_.max_rows(),
-                                               max_row_blocks());
+    if (session_) {
+      graphs_ = &session_->decoder_for(config.sampling, scheduler_.max_rows());
+    } else if (config.cuda_graphs) {
+      own_graphs_ = std::make_unique<GraphDecoder>(model, pool_, config.sampling,
+                                                   scheduler_.max_rows(), max_row_blocks());
+      graphs_ = own_graphs_.get();
+    }
   }
 
   std::vector<Sample> run() {
@@ -134,8 +208,16 @@ class Rollout {
     return longest;
   }
 
+  int64_t block_size() const { return std::max<int64_t>(1, config_.block_size); }
+
+  model::SlotPool& own_pool(int64_t blocks) {
+    owned_pool_ =
+        std::make_unique<model::SlotPool>(model::allocate_slot_pool(model_, blocks, block_size()));
+    return *owned_pool_;
+  }
+
   int64_t blocks_for(int64_t tokens) const {
-    const int64_t block = std::max<int64_t>(1, config_.block_size);
+    const int64_t block = block_size();
     return (tokens + block - 1) / block;
   }
 
@@ -149,7 +231,7 @@ class Rollout {
   // is less, plus the scratch block. A budget that cannot hold the longest prompt with one
   // full-length sample is an error, not a hang.
   int64_t pool_blocks() const {
-    const int64_t block = std::max<int64_t>(1, config_.block_size);
+    const int64_t block = block_size();
     const int64_t longest = longest_prompt();
     const int64_t rows = std::max<int64_t>(1, config_.prompts_per_batch) * G_;
     const int64_t row_blocks = blocks_for(config_.max_new_tokens + sync_steps_);
@@ -220,7 +302,8 @@ class Rollout {
       batch.key_mask = long_tensor(real, P, L, device_).to(at::kBool);
       batch.padding = model::Padding::right;  // each prompt's tokens come first
       auto hidden = model::forward_hidden(model_, batch, pool_).reshape({P * L, -1});  // (P*L, C)
-      auto last_hidden = hidden.index_select(0, at::tensor(final_position).to(device_));
+      auto last_hidden =
+          hidden.index_select(0, model::to_device(at::tensor(final_position), device_));
       auto logits = at::linear(last_hidden, model_.weights.lm_head).to(at::kFloat);  // (P, V)
       for (int64_t row = 0; row < P; ++row) prompt_logits_[cached[first + row]] = logits[row];
       first = last;
@@ -243,7 +326,7 @@ class Rollout {
     const bool all_carried =
         std::none_of(carried.begin(), carried.end(), [](int64_t index) { return index < 0; });
     if (all_carried && decode_logits_.defined())
-      return decode_logits_.index_select(0, at::tensor(carried).to(device_));
+      return decode_logits_.index_select(0, model::to_device(at::tensor(carried), device_));
     for (size_t r = 0; r < carried.size(); ++r) {
       const auto& row = scheduler_.rows()[r];
       parts.push_back(carried[r] >= 0 ? decode_logits_[carried[r]]
@@ -310,7 +393,7 @@ class Rollout {
     inputs.key_positions = long_tensor(key_positions, R, nb * block, device_);
     inputs.write_slots = long_tensor(write, R, window, device_);
     inputs.positions = long_tensor(start_position, R, 1, device_);
-    if (!greedy) inputs.uniforms = at::tensor(draws).view({R, window}).to(device_);
+    if (!greedy) inputs.uniforms = model::to_device(at::tensor(draws).view({R, window}), device_);
     int64_t longest_remaining = 0;
     for (const auto& row : rows)
       longest_remaining = std::max(longest_remaining, config_.max_new_tokens - row.generated);
@@ -396,8 +479,10 @@ class Rollout {
   const int64_t G_;
   const at::Device device_;
   const int64_t sync_steps_;
+  DecodeSession::State* session_;                // when the pool and graphs outlive this call
+  std::unique_ptr<model::SlotPool> owned_pool_;  // when they do not
+  model::SlotPool& pool_;
   BlockAllocator allocator_;
-  model::SlotPool pool_;
   RolloutScheduler scheduler_;
   std::vector<Sample> samples_;
   std::vector<int64_t> samples_done_;
@@ -406,7 +491,8 @@ class Rollout {
   std::unordered_map<int64_t, at::Tensor> prompt_logits_;  // by prompt: (V) while cached
   at::Tensor decode_logits_;                               // (R_last, V) of the last window
   std::unordered_map<int64_t, int64_t> logits_row_of_;     // row id -> row of decode_logits_
-  std::unique_ptr<GraphDecoder> graphs_;                   // when config.cuda_graphs
+  std::unique_ptr<GraphDecoder> own_graphs_;               // cuda_graphs without a session
+  GraphDecoder* graphs_ = nullptr;                         // when config.cuda_graphs
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 // finishes (EOS ids, stop strings, max_new_tokens) hands its place to the next job. Sampling
 // runs on the device, and tokens come back to the host every `sync_steps` steps.
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,27 @@
 #include "empo/model/weights.h"
 
 namespace empo::generate {
+
+// What generate() keeps from one call to the next when cuda_graphs is on: the KV pool and the
+// decode graphs captured over it (a graph bakes in the pool's addresses). A trainer's rollouts
+// then capture each bucket once per run instead of once per call; the pool stays allocated
+// between calls (through the update) and is replaced only when a call needs a larger one.
+// One session serves one model at a time, on one thread.
+class DecodeSession {
+ public:
+  DecodeSession();
+  ~DecodeSession();
+  DecodeSession(const DecodeSession&) = delete;
+  DecodeSession& operator=(const DecodeSession&) = delete;
+
+  int64_t pool_blocks() const;       // 0 before the first call
+  int64_t captured_buckets() const;  // over every decoder kept
+  int64_t decoders() const;          // one per (sampling, rows) the calls asked for
+  int64_t buckets() const;           // (rows, blocks) buckets built over every decoder
+
+  struct State;
+  std::unique_ptr<State> state;
+};
 
 struct GenerationConfig {
   int64_t max_new_tokens = 256;
@@ -28,6 +50,9 @@ struct GenerationConfig {
   // and replayed (GraphDecoder); on CPU the same buffers run eagerly. Off by default until
   // bench/gpu/run.sh has checked it against the eager path on a GPU.
   bool cuda_graphs = false;
+  // Where a cuda_graphs call keeps its pool and graphs for the next (not owned); null: each
+  // call captures its own.
+  DecodeSession* session = nullptr;
   SamplingParams sampling;
   uint64_t seed = 0;
   std::vector<int64_t> eos_token_ids;
@@ -61,6 +86,11 @@ struct GenerationStats {
 };
 
 using Decoder = std::function<std::string(const std::vector<int64_t>&)>;
+
+// The rollout's share of what `device` has free now (memory_fraction of it): the KV budget the
+// trainer, `empo generate` and `empo eval` give the engine (rollout_memory_fraction); 0 (no
+// budget) only for a fraction of 0.
+int64_t kv_budget_bytes(const at::Device& device, double memory_fraction);
 
 // prompt_seeds[i] (optional, else i) identifies prompt i's random streams, so the trainer can
 // draw a prompt's samples independently of where it sits in the batch. An empty prompt, or a

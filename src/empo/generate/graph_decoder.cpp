@@ -4,17 +4,17 @@
 
 namespace empo::generate {
 
-int64_t bucket_rows(int64_t rows, int64_t max_rows) {
+int64_t bucket_size(int64_t count, int64_t most) {
   int64_t bucket = 1;
-  while (bucket < rows) bucket *= 2;
-  return std::min(bucket, max_rows);
+  while (bucket < count) bucket *= 2;
+  return std::min(bucket, most);
 }
 
 // A bucket's buffers (fixed addresses: the graph reads and writes them) and its step.
 struct GraphDecoder::Bucket {
   at::Tensor logits;                                      // (Rb, V) float32, in and out
-  at::Tensor read_blocks;                                 // (Rb, max_blocks)
-  at::Tensor key_positions;                               // (Rb, max_blocks * block_size)
+  at::Tensor read_blocks;                                 // (Rb, nbb)
+  at::Tensor key_positions;                               // (Rb, nbb * block_size)
   at::Tensor write_slot;                                  // (Rb, 1)
   at::Tensor positions;                                   // (Rb, 1), advanced by the step
   at::Tensor uniforms;                                    // (Rb)
@@ -39,13 +39,21 @@ GraphDecoder::GraphDecoder(const model::Model& model, model::SlotPool& pool,
       pool_(pool),
       sampling_(sampling),
       max_rows_(std::max<int64_t>(1, max_rows)),
-      max_blocks_(max_blocks) {}
+      max_blocks_(std::max<int64_t>(1, max_blocks)),
+      graph_pool_(model.weights.embed_tokens.device()) {}
 
 GraphDecoder::~GraphDecoder() = default;
 
-GraphDecoder::Bucket& GraphDecoder::bucket(int64_t rows) {
-  const int64_t Rb = bucket_rows(rows, max_rows_);
-  auto& slot = buckets_[Rb];
+bool GraphDecoder::serves(const model::Model& model, const model::SlotPool& pool,
+                          const SamplingParams& sampling, int64_t max_rows,
+                          int64_t max_blocks) const {
+  return &model == &model_ && &pool == &pool_ && sampling == sampling_ &&
+         std::max<int64_t>(1, max_rows) == max_rows_ && max_blocks <= max_blocks_;
+}
+
+GraphDecoder::Bucket& GraphDecoder::bucket(int64_t rows, int64_t blocks) {
+  const int64_t Rb = bucket_size(rows, max_rows_), nbb = bucket_size(blocks, max_blocks_);
+  auto& slot = buckets_[{Rb, nbb}];
   if (slot) return *slot;
   slot = std::make_unique<Bucket>();
   Bucket& b = *slot;
@@ -53,8 +61,8 @@ GraphDecoder::Bucket& GraphDecoder::bucket(int64_t rows) {
   auto longs = at::TensorOptions().dtype(at::kLong).device(device);
   auto floats = at::TensorOptions().dtype(at::kFloat).device(device);
   b.logits = at::zeros({Rb, model_.weights.lm_head.size(0)}, floats);
-  b.read_blocks = at::zeros({Rb, max_blocks_}, longs);
-  b.key_positions = at::zeros({Rb, max_blocks_ * pool_.block_size()}, longs);
+  b.read_blocks = at::zeros({Rb, nbb}, longs);
+  b.key_positions = at::zeros({Rb, nbb * pool_.block_size()}, longs);
   b.write_slot = at::zeros({Rb, 1}, longs);
   b.positions = at::zeros({Rb, 1}, longs);
   b.uniforms = at::zeros({Rb}, at::TensorOptions().dtype(at::kDouble).device(device));
@@ -64,21 +72,24 @@ GraphDecoder::Bucket& GraphDecoder::bucket(int64_t rows) {
   // The capture's warm-up run sees only padding rows, so it writes nothing but the scratch slot.
   b.reset_to_padding();
   const bool greedy = sampling_.is_greedy();
-  b.step = std::make_unique<compat::DeviceGraph>(device, [this, &b, greedy, Rb] {
-    auto sampled = sample_on_device(b.logits, sampling_, greedy ? at::Tensor() : b.uniforms);
-    b.tokens.copy_(sampled.tokens);
-    b.sampling_logprobs.copy_(sampled.sampling_logprobs);
-    b.policy_logprobs.copy_(sampled.policy_logprobs);
-    model::PagedBatch batch;
-    batch.input_ids = b.tokens.view({Rb, 1});
-    batch.position_ids = b.positions;
-    batch.write_slots = b.write_slot;
-    batch.read_blocks = b.read_blocks;
-    batch.key_positions = b.key_positions;
-    auto hidden = model::forward_hidden(model_, batch, pool_).squeeze(1);  // (Rb, C)
-    b.logits.copy_(at::linear(hidden, model_.weights.lm_head));
-    b.positions.add_(1);
-  });
+  b.step = std::make_unique<compat::DeviceGraph>(
+      device,
+      [this, &b, greedy, Rb] {
+        auto sampled = sample_on_device(b.logits, sampling_, greedy ? at::Tensor() : b.uniforms);
+        b.tokens.copy_(sampled.tokens);
+        b.sampling_logprobs.copy_(sampled.sampling_logprobs);
+        b.policy_logprobs.copy_(sampled.policy_logprobs);
+        model::PagedBatch batch;
+        batch.input_ids = b.tokens.view({Rb, 1});
+        batch.position_ids = b.positions;
+        batch.write_slots = b.write_slot;
+        batch.read_blocks = b.read_blocks;
+        batch.key_positions = b.key_positions;
+        auto hidden = model::forward_hidden(model_, batch, pool_).squeeze(1);  // (Rb, C)
+        b.logits.copy_(at::linear(hidden, model_.weights.lm_head));
+        b.positions.add_(1);
+      },
+      graph_pool_);
   return b;
 }
 
@@ -86,7 +97,7 @@ DecodedSteps GraphDecoder::run(const DecodeWindow& window, int64_t steps) {
   const int64_t R = window.logits.size(0), nb = window.read_blocks.size(1);
   TORCH_CHECK(nb <= max_blocks_, "a row reads ", nb, " blocks, more than the ", max_blocks_,
               " the decode graphs were built for");
-  Bucket& b = bucket(R);
+  Bucket& b = bucket(R, nb);
   // Padding everywhere, then the live rows' columns over it (the padding's one visible slot,
   // column 0, is among them).
   b.reset_to_padding();

@@ -1,9 +1,12 @@
 #pragma once
-// Decode steps over fixed-shape buffers, one set per batch-size bucket, each step recorded
-// once as a device graph (compat::DeviceGraph: a CUDA graph on CUDA, eager elsewhere) and
-// replayed with the window's data copied in: on a GPU the host no longer launches the ~10
-// kernels per layer of every step. Rows past the live ones are padding: they write the
-// scratch slot and read only it.
+// Decode steps over fixed-shape buffers, one set per (batch-size, block-count) bucket, each
+// step recorded once as a device graph (compat::DeviceGraph: a CUDA graph on CUDA, eager
+// elsewhere) and replayed with the window's data copied in: on a GPU the host no longer
+// launches the ~10 kernels per layer of every step. Rows past the live ones are padding: they
+// write the scratch slot and read only it. Block-count buckets keep a replay's attention to
+// about the context the rows have, not the longest they may reach. Every bucket's graph
+// shares one memory pool, and the decoder lives as long as its KV pool (a DecodeSession keeps
+// both across generate() calls), so a training run captures each bucket once.
 #include <map>
 #include <memory>
 #include <vector>
@@ -14,9 +17,9 @@
 
 namespace empo::generate {
 
-// The rows of the bucket that serves `rows` live rows: the next power of two, at most
-// max_rows (the last bucket holds exactly max_rows).
-int64_t bucket_rows(int64_t rows, int64_t max_rows);
+// The size of the bucket that serves `count` live rows (or blocks read per row): the next power
+// of two, at most `most` (the last bucket holds exactly `most`).
+int64_t bucket_size(int64_t count, int64_t most);
 
 // One window's device inputs for R live rows (the engine's decode_window builds them).
 struct DecodeWindow {
@@ -35,7 +38,7 @@ struct DecodedSteps {
 
 class GraphDecoder {
  public:
-  // max_blocks: the most blocks a row may read (its prompt's plus its own).
+  // max_blocks: the most blocks a row may read (its prompt's plus its own; at most the pool's).
   GraphDecoder(const model::Model& model, model::SlotPool& pool, const SamplingParams& sampling,
                int64_t max_rows, int64_t max_blocks);
   ~GraphDecoder();
@@ -46,16 +49,23 @@ class GraphDecoder {
 
   // Buckets whose step was captured as a CUDA graph (0 off CUDA).
   int64_t captured_buckets() const;
+  // Buckets built so far (each one's step is recorded once, when first used).
+  int64_t buckets() const { return static_cast<int64_t>(buckets_.size()); }
+
+  // Whether this decoder serves a generate() call of `model` over `pool` with these settings.
+  bool serves(const model::Model& model, const model::SlotPool& pool,
+              const SamplingParams& sampling, int64_t max_rows, int64_t max_blocks) const;
 
  private:
   struct Bucket;
-  Bucket& bucket(int64_t rows);
+  Bucket& bucket(int64_t rows, int64_t blocks);
 
   const model::Model& model_;
   model::SlotPool& pool_;
   const SamplingParams sampling_;
   const int64_t max_rows_, max_blocks_;
-  std::map<int64_t, std::unique_ptr<Bucket>> buckets_;  // by bucket rows
+  compat::GraphPool graph_pool_;  // declared before the buckets: their graphs use it
+  std::map<std::pair<int64_t, int64_t>, std::unique_ptr<Bucket>> buckets_;  // by (rows, blocks)
 };
 
 }  // namespace empo::generate

@@ -18,6 +18,10 @@ struct SamplingParams {
   double top_p = 1.0;        // 1 = off
   double min_p = 0.0;        // 0 = off; keep tokens with p >= min_p * max p
   bool is_greedy() const { return greedy || temperature <= 0.0; }
+  bool operator==(const SamplingParams& other) const {
+    return greedy == other.greedy && temperature == other.temperature && top_k == other.top_k &&
+           top_p == other.top_p && min_p == other.min_p;
+  }
 };
 
 // A sequence's own random stream: seeded from (seed, prompt, sample) so the draw for one

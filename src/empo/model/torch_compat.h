@@ -17,6 +17,7 @@
 #define EMPO_CUDA_MEMORY_INFO 1
 #endif
 #if __has_include(<ATen/cuda/CUDAGraph.h>) && __has_include(<cuda_runtime_api.h>)
+#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -116,6 +117,24 @@ inline at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, con
 #endif
 }
 
+// a @ b for (..., M, K) x (..., K, N) with equal batch dims, float32 results whatever the
+// inputs' dtype:
+// attention scores rounded to bf16 before the softmax lose about 3 significant digits. On CUDA
+// (torch >= 2.8) cuBLAS writes float32 straight from bf16/fp16 inputs; elsewhere the inputs
+// are widened first.
+inline at::Tensor float_matmul(const at::Tensor& a, const at::Tensor& b) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 8)
+  if (a.is_cuda() && a.scalar_type() != at::kFloat && a.scalar_type() == b.scalar_type()) {
+    auto sizes = a.sizes().vec();
+    sizes.back() = b.size(-1);
+    auto product = at::bmm(a.reshape({-1, a.size(-2), a.size(-1)}),
+                           b.reshape({-1, b.size(-2), b.size(-1)}), at::kFloat);
+    return product.view(sizes);
+  }
+#endif
+  return at::matmul(a.to(at::kFloat), b.to(at::kFloat));
+}
+
 inline std::string torch_version() {
   return TORCH_VERSION;
 }
@@ -194,25 +213,55 @@ inline bool cuda_graphs_available([[maybe_unused]] const at::Device& device) {
 #endif
 }
 
+// The device memory that CUDA graphs share: one private pool for every graph captured with it.
+// Graphs that share a pool must never run concurrently (ours replay on one stream) and must
+// not hand a tensor from one to the next (ours write only buffers allocated before capture).
+class GraphPool {
+ public:
+  explicit GraphPool([[maybe_unused]] const at::Device& device) {
+#ifdef EMPO_CUDA_GRAPHS
+    if (cuda_graphs_available(device)) id_ = at::cuda::graph_pool_handle();
+#endif
+  }
+#ifdef EMPO_CUDA_GRAPHS
+  at::cuda::MempoolId_t id() const {
+    return id_;
+  }
+
+ private:
+  at::cuda::MempoolId_t id_{0, 0};
+#endif
+};
+
 // Device work recorded once and replayed without launching each kernel from the host: a CUDA
 // graph where cuda_graphs_available(device); elsewhere replay() runs the work again, eagerly.
 // The work must read and write only tensors that outlive the graph (their addresses are baked
-// in) and must not synchronise with the host.
+// in) and must not synchronise with the host. Captured into `pool`, which must outlive it.
 class DeviceGraph {
  public:
-  DeviceGraph(const at::Device& device, std::function<void()> work) : work_(std::move(work)) {
+  DeviceGraph(const at::Device& device, std::function<void()> work,
+              [[maybe_unused]] const GraphPool& pool)
+      : work_(std::move(work)) {
 #ifdef EMPO_CUDA_GRAPHS
     if (!cuda_graphs_available(device)) return;
-    // Capture runs on a side stream; one eager run first does the lazy initialisations
-    // (cuBLAS handles and workspaces) that capture forbids.
-    auto stream = c10::cuda::getStreamFromPool(false, device.index());
-    stream.synchronize();
+    const auto index = cuda_index(device);
+    // Capture runs on a side stream, after what the current stream queued (the inputs' copies)
+    // is done; one eager run first does the lazy initialisations (cuBLAS handles and
+    // workspaces) that capture forbids.
+    auto current = c10::cuda::getCurrentCUDAStream(index);
+    auto stream = c10::cuda::getStreamFromPool(false, index);
+    at::cuda::CUDAEvent inputs_ready;
+    inputs_ready.record(current);
+    inputs_ready.block(stream);
     {
       c10::cuda::CUDAStreamGuard on_stream(stream);
       work_();
       stream.synchronize();
+      // The warm-up's blocks go back to the driver: the graph's pool cannot reuse blocks the
+      // general pool caches, and the KV budget counted those as free.
+      c10::cuda::CUDACachingAllocator::emptyCache();
       graph_ = std::make_unique<at::cuda::CUDAGraph>();
-      graph_->capture_begin();
+      graph_->capture_begin(pool.id());
       work_();
       graph_->capture_end();
     }

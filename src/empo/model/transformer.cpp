@@ -150,7 +150,9 @@ at::Tensor gathered_attention(const at::Tensor& q, const at::Tensor& keys, const
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t Hkv = keys.size(0), S = keys.size(2), groups = H / Hkv;
   auto grouped = q.reshape({B, Hkv, groups * T, D}).transpose(0, 1);  // (Hkv, B, g*T, D)
-  auto scores = at::matmul(grouped, keys.transpose(-1, -2)) / std::sqrt(static_cast<double>(D));
+  // float32 scores, and softmax in float32: only the weights go back to q's dtype.
+  auto scores =
+      compat::float_matmul(grouped, keys.transpose(-1, -2)) / std::sqrt(static_cast<double>(D));
   auto hidden_keys = visible.logical_not().view({1, B, 1, T, S});
   scores = scores.view({Hkv, B, groups, T, S})
                .masked_fill(hidden_keys, -std::numeric_limits<float>::infinity());

@@ -38,6 +38,12 @@ const std::vector<EnumName<LossType>> kLossTypes = {{LossType::grpo, "grpo"},
                                                     {LossType::bnpo, "bnpo"},
                                                     {LossType::dr_grpo, "dr_grpo"},
                                                     {LossType::gspo, "gspo"}};
+const std::vector<EnumName<ImportanceCorrection>> kImportanceCorrections = {
+    {ImportanceCorrection::none, "none"},
+    {ImportanceCorrection::token_truncate, "token_truncate"},
+    {ImportanceCorrection::token_mask, "token_mask"},
+    {ImportanceCorrection::sequence_truncate, "sequence_truncate"},
+    {ImportanceCorrection::sequence_mask, "sequence_mask"}};
 const std::vector<EnumName<ScaleRewards>> kScaleRewards = {
     {ScaleRewards::group, "group"}, {ScaleRewards::batch, "batch"}, {ScaleRewards::none, "none"}};
 const std::vector<EnumName<RewardType>> kRewards = {{RewardType::empo, "empo"},
@@ -563,6 +569,9 @@ std::vector<Key> make_keys(bool* epsilon_high_set) {
       epsilon_high_key(epsilon_high_set),
       enum_key("scale_rewards", &C::scale_rewards, kScaleRewards),
       bool_key("mask_truncated_completions", &C::mask_truncated_completions),
+      enum_key("rollout_importance_correction", &C::rollout_importance_correction,
+               kImportanceCorrections),
+      number_key("rollout_importance_cap", &C::rollout_importance_cap, at_least(1)),
       enum_key("reward", &C::reward, kRewards),
       entropy_band_key(),
       number_key("empty_answer_reward", &C::empty_answer_reward, any_number()),
@@ -778,6 +787,9 @@ const char* to_string(LrSchedulerType value) {
 }
 const char* to_string(LossType value) {
   return name_of(kLossTypes, value);
+}
+const char* to_string(ImportanceCorrection value) {
+  return name_of(kImportanceCorrections, value);
 }
 const char* to_string(ScaleRewards value) {
   return name_of(kScaleRewards, value);

@@ -22,6 +22,16 @@ namespace empo::rl {
 enum class LrSchedulerType { constant, constant_with_warmup, linear, cosine };
 // How per-token losses are aggregated (EMPO.md "Policy loss and its knobs").
 enum class LossType { grpo, dapo, bnpo, dr_grpo, gspo };
+// Rollout/trainer mismatch correction (rollout_correction.h): importance weights
+// pi_old / pi_engine truncated at, or masked above, rollout_importance_cap, per token or per
+// sequence.
+enum class ImportanceCorrection {
+  none,
+  token_truncate,
+  token_mask,
+  sequence_truncate,
+  sequence_mask
+};
 // Which standard deviation divides (reward - group mean): the group's, the batch's, or none.
 enum class ScaleRewards { group, batch, none };
 enum class RewardType { empo, ttrl, supervised, self_certainty, token_entropy };
@@ -151,6 +161,11 @@ struct TrainConfig {
   double epsilon_high = 0.2;  // upper clip: rho <= 1 + epsilon_high; unset in YAML = epsilon
   ScaleRewards scale_rewards = ScaleRewards::group;
   bool mask_truncated_completions = false;
+  // The engine samples with its own kernels (fused CPU ops, CUDA graphs, another batch shape's
+  // rounding), so its token probabilities differ slightly from the trainer's: each token's
+  // loss is weighted by pi_old / pi_engine (TRL's vLLM importance sampling correction).
+  ImportanceCorrection rollout_importance_correction = ImportanceCorrection::token_truncate;
+  double rollout_importance_cap = 3.0;  // truncate: weights above it become it; mask: 0
 
   // --- reward
   RewardType reward = RewardType::empo;
@@ -226,6 +241,7 @@ const std::vector<std::string>& config_keys();
 
 const char* to_string(LrSchedulerType value);
 const char* to_string(LossType value);
+const char* to_string(ImportanceCorrection value);
 const char* to_string(ScaleRewards value);
 const char* to_string(RewardType value);
 const char* to_string(Equivalence value);

@@ -18,11 +18,14 @@ eval::Completion grade(const std::string& text, const data::Question& question,
   return completion;
 }
 
-generate::GenerationConfig generation(const EvalSettings& settings, bool greedy, size_t total) {
+generate::GenerationConfig generation(const EvalSettings& settings, const at::Device& device,
+                                      bool greedy, size_t total) {
   generate::GenerationConfig config;
   config.max_new_tokens = settings.max_new_tokens;
   config.prompts_per_batch = settings.prompts_per_batch;
+  config.kv_budget_bytes = generate::kv_budget_bytes(device, settings.memory_fraction);
   config.cuda_graphs = settings.cuda_graphs;
+  config.session = settings.session;
   config.seed = settings.seed;
   config.sampling = settings.sampling;
   config.sampling.greedy = greedy;
@@ -46,10 +49,11 @@ std::vector<eval::QuestionResult> evaluate_questions(const generate::Policy& pol
     goldens.push_back(golden_answers(question, settings.answer));
   }
   std::vector<eval::QuestionResult> results(questions.size());
+  const auto device = policy.model.weights.embed_tokens.device();
   if (settings.greedy) {
     if (settings.on_progress) settings.on_progress("greedy", 0, questions.size());
     auto completions =
-        generate::complete(policy, prompts, generation(settings, true, questions.size()));
+        generate::complete(policy, prompts, generation(settings, device, true, questions.size()));
     for (size_t i = 0; i < questions.size(); ++i)
       results[i].greedy = grade(completions.texts[i], questions[i], goldens[i], settings);
   }
@@ -57,7 +61,7 @@ std::vector<eval::QuestionResult> evaluate_questions(const generate::Policy& pol
     const size_t k = static_cast<size_t>(settings.samples);
     if (settings.on_progress) settings.on_progress("sampled", 0, questions.size());
     auto completions =
-        generate::complete(policy, prompts, generation(settings, false, questions.size()));
+        generate::complete(policy, prompts, generation(settings, device, false, questions.size()));
     for (size_t i = 0; i < questions.size(); ++i) {
       std::vector<std::string> answers;
       for (size_t j = 0; j < k; ++j) {
@@ -89,6 +93,7 @@ EvalSettings eval_settings_from(const TrainConfig& config, const AnswerEquivalen
   settings.seed = config.seed;
   settings.prompts_per_batch = std::max(1, config.per_device_train_batch_size);
   settings.cuda_graphs = config.rollout_cuda_graphs;
+  settings.memory_fraction = config.rollout_memory_fraction;
   settings.answer = answer_config(config);
   settings.equivalence = equivalence;
   return settings;

@@ -20,7 +20,10 @@ struct EvalSettings {
   generate::SamplingParams sampling;  // for the k samples
   uint64_t seed = 0;
   int64_t prompts_per_batch = 16;
-  bool cuda_graphs = false;  // GenerationConfig::cuda_graphs
+  bool cuda_graphs = false;                    // GenerationConfig::cuda_graphs
+  generate::DecodeSession* session = nullptr;  // GenerationConfig::session
+  // The KV budget: this share of the device's free memory (rollout_memory_fraction).
+  double memory_fraction = TrainConfig{}.rollout_memory_fraction;
   reward::AnswerConfig answer;
   AnswerEquivalence equivalence = math_equivalence();
   // Called after each batch of questions: pass "greedy" or "sampled", questions done, total.

@@ -32,6 +32,7 @@ PolicyLossResult policy_loss(const PolicyLossInputs& inputs, const LossSettings&
     ratio = log_ratio.exp();
   }
   auto per_token = clipped_surrogate(ratio, advantages, settings).expand_as(mask);  // (N, K)
+  if (inputs.importance_weights.defined()) per_token = per_token * inputs.importance_weights;
   at::Tensor kl;
   if (inputs.ref_logprobs.defined()) {
     auto delta = inputs.ref_logprobs - inputs.logprobs;

@@ -1,6 +1,7 @@
 #pragma once
 // The clipped policy-gradient loss of the GRPO family (EMPO.md, "Policy loss and its knobs"):
-// per token -min(rho A, clip(rho, 1 - epsilon, 1 + epsilon_high) A) + beta k3, aggregated by
+// per token -w min(rho A, clip(rho, 1 - epsilon, 1 + epsilon_high) A) + beta k3 (w: the rollout
+// correction's importance weight, rollout_correction.h), aggregated by
 // loss_type. Normalisers are passed in for the whole optimizer step, so splitting the batch
 // into micro-batches changes memory, never the gradient.
 #include <torch/torch.h>
@@ -17,6 +18,9 @@ struct PolicyLossInputs {
   at::Tensor ref_logprobs;  // (N, K) frozen reference; undefined when no KL is wanted
   at::Tensor advantages;    // (N)
   at::Tensor mask;          // (N, K) float: 1 on completion tokens that count
+  // (N, K) no grad: the rollout correction's weight of each token's surrogate (KL unweighted);
+  // undefined: 1.
+  at::Tensor importance_weights;
 };
 
 struct LossNormalizers {

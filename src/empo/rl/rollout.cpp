@@ -63,6 +63,11 @@ RolloutSums rollout_sums(const std::vector<Group>& groups) {
     sums[S::kEntropy] += group.score.clustering.entropy;
     sums[S::kClusters] += static_cast<double>(group.score.clustering.cluster_sizes.size());
     sums[S::kGroups] += 1;
+    const auto& score = group.score;
+    if (score.majority_cluster >= 0 && !score.answers.empty())
+      sums[S::kMajorityShare] +=
+          static_cast<double>(score.clustering.cluster_sizes[score.majority_cluster]) /
+          static_cast<double>(score.answers.size());
     sums[S::kZeroStd] += group.zero_std;
     sums[S::kBelow] += group.band == BandVerdict::below;
     sums[S::kAbove] += group.band == BandVerdict::above;
@@ -112,6 +117,8 @@ io::Json rollout_metrics(const RolloutSums& reduced, int num_generations) {
   metrics["empo/normalized_entropy"] =
       entropy_mean / std::log(static_cast<double>(std::max(2, num_generations)));
   metrics["empo/num_clusters"] = ratio(sums[S::kClusters], sums[S::kGroups]);
+  metrics["empo/majority_share"] = ratio(sums[S::kMajorityShare], sums[S::kGroups]);
+  metrics["empo/flip_rate"] = ratio(sums[S::kFlipped], sums[S::kRevisited]);
   metrics["empo/filtered_low"] = ratio(sums[S::kBelow], sums[S::kGroups]);
   metrics["empo/filtered_high"] = ratio(sums[S::kAbove], sums[S::kGroups]);
   // The free-form rules' metrics, only when the rule is on.

@@ -77,6 +77,9 @@ struct RolloutSums {
     kCopyChecked,
     kSmallMajority,  // groups below min_majority_share
     kMajorityChecked,
+    kMajorityShare,  // the largest cluster's share of its group's samples (0: no answers)
+    kFlipped,        // AnswerFlips' counts, which the trainer fills in (rank 0's questions)
+    kRevisited,
     kCount
   };
   std::vector<double> sums = std::vector<double>(kCount, 0.0);

@@ -31,6 +31,7 @@
 #include "empo/model/transformer.h"
 #include "empo/reward/judge_clustering.h"
 #include "empo/rl/advantage.h"
+#include "empo/rl/answer_flips.h"
 #include "empo/rl/evaluate.h"
 #include "empo/rl/grad_accumulation.h"
 #include "empo/rl/memory_plan.h"
@@ -38,6 +39,7 @@
 #include "empo/rl/policy_loss.h"
 #include "empo/rl/rewards.h"
 #include "empo/rl/rollout.h"
+#include "empo/rl/rollout_correction.h"
 #include "empo/rl/update.h"
 #include "empo/rl/update_plan.h"
 #include "empo/rl/zero_optimizer.h"
@@ -208,6 +210,8 @@ class Run {
       state_.num_tokens = state.at("num_tokens").get<int64_t>();
       state_.guard_strikes = state.at("guard_strikes").get<int>();
       state_.skipped_steps = state.value("skipped_steps", 0L);
+      if (state.contains("answer_flips"))
+        answer_flips_ = AnswerFlips::from_json(state.at("answer_flips"));
       saved_global_batch = state.value("global_batch_size", global_batch_size(group_.world_size()));
       saved_world_size = state.value("world_size", group_.world_size());
     } catch (const io::Json::exception& error) {
@@ -354,6 +358,7 @@ class Run {
     if (benchmarks_.empty()) return;
     io::Json line{{"step", state_.step}};
     auto settings = eval_settings_from(config_, equivalence_, 0);
+    settings.session = &decode_session_;
     for (const auto& benchmark : benchmarks_) {
       std::vector<data::Question> share;
       for (size_t i = group_.rank(); i < benchmark.questions.size(); i += group_.world_size())
@@ -376,16 +381,17 @@ class Run {
     metrics_log_.append(line);
   }
 
-  generate::GenerationConfig generation_config() const {
+  generate::GenerationConfig generation_config() {
     generate::GenerationConfig generation;
     generation.max_new_tokens = config_.max_completion_length;
     generation.num_samples = config_.num_generations;
     // Every row of the rollout batch may be live; the engine admits them while their
     // keys/values fit its share of free memory (empo plan predicts the same).
     generation.prompts_per_batch = std::max(1, config_.per_device_train_batch_size);
-    generation.kv_budget_bytes = static_cast<int64_t>(
-        config_.rollout_memory_fraction * static_cast<double>(model::free_device_memory(device_)));
+    generation.kv_budget_bytes =
+        generate::kv_budget_bytes(device_, config_.rollout_memory_fraction);
     generation.cuda_graphs = config_.rollout_cuda_graphs;
+    generation.session = &decode_session_;
     generation.seed = config_.seed;
     generation.sampling.temperature = config_.temperature;
     generation.sampling.top_p = config_.top_p;
@@ -489,8 +495,15 @@ class Run {
         [this](size_t local) {
           return static_cast<size_t>(group_.all_reduce_sum({static_cast<double>(local)})[0]);
         });
-    io::Json rollout_line =
-        rollout_metrics(reduce(rollout_sums(rollout.drawn)), config_.num_generations);
+    RolloutSums sums = rollout_sums(rollout.drawn);
+    // Rank 0 alone tracks its questions' majority answers, so a resumed run, whose checkpoint
+    // holds rank 0's record, counts exactly as an unbroken one.
+    if (group_.is_main()) {
+      const FlipCount flips = answer_flips_.observe(rollout.drawn, equivalence_);
+      sums.sums[RolloutSums::kFlipped] = flips.flipped;
+      sums.sums[RolloutSums::kRevisited] = flips.revisited;
+    }
+    io::Json rollout_line = rollout_metrics(reduce(sums), config_.num_generations);
     rollout_line["resampled_groups"] = static_cast<double>(rollout.resampled_groups);
     rollout_line["data/truncated_prompts"] =
         group_.all_reduce_sum({static_cast<double>(truncated_prompts_)})[0];
@@ -569,6 +582,8 @@ class Run {
     at::Tensor loss_total = at::zeros({}, options);
     at::Tensor statistics = at::zeros({kLossStatistics}, options);
     at::Tensor entropy_total = at::zeros({}, options);
+    at::Tensor correction_total = at::zeros({kCorrectionStatistics}, options);
+    const CorrectionSettings correction_settings_of_step = correction_settings(config_);
     bool any_gradient = false;
     model::LoraAdapters* lora = policy_.model.lora.get();
     if (lora) lora->dropout_active = true;
@@ -596,6 +611,11 @@ class Run {
                                 : inputs.logprobs.detach();
       if (needs_reference())
         inputs.ref_logprobs = stack_rows(rows, &TrainSample::ref_logprobs, batch.K, device_);
+      auto correction = rollout_correction(
+          inputs.old_logprobs, stack_rows(rows, &TrainSample::sampling_logprobs, batch.K, device_),
+          batch.mask, correction_settings_of_step);
+      inputs.importance_weights = correction.weights;
+      correction_total += correction.statistics;
       std::vector<float> advantages;
       for (const auto* sample : rows) advantages.push_back(static_cast<float>(sample->advantage));
       inputs.advantages = model::to_device(at::tensor(advantages), device_);
@@ -617,8 +637,9 @@ class Run {
     if (lora) lora->dropout_active = false;
     for (size_t extra = step.micro_batches.size(); extra < reductions; ++extra)
       optimizer_->reduce_micro_batch();
-    auto device_sums =
-        read_statistics(at::cat({loss_total.unsqueeze(0), statistics, entropy_total.unsqueeze(0)}));
+    auto device_sums = read_statistics(at::cat(
+        {loss_total.unsqueeze(0), statistics, entropy_total.unsqueeze(0), correction_total}));
+    const size_t tokens_index = device_sums.size();
     double tokens = 0;
     for (size_t i = step.first; i < step.last; ++i)
       tokens += samples[i].prompt->size() + samples[i].completion.size();
@@ -629,8 +650,9 @@ class Run {
     const double clipped_low = sums[1 + kClippedLow], clipped_high = sums[1 + kClippedHigh];
     const double clip_counted = sums[1 + kClipCounted], kl_sum = sums[1 + kKlSum];
     const double counted = sums[1 + kCounted], entropy_sum = sums[1 + kLossStatistics];
-    tokens = sums[2 + kLossStatistics];
-    const bool gradient_everywhere = sums[3 + kLossStatistics] > 0;
+    const double* correction_sums = &sums[2 + kLossStatistics];
+    tokens = sums[tokens_index];
+    const bool gradient_everywhere = sums[tokens_index + 1] > 0;
     UpdateOutcome outcome;
     if (gradient_everywhere) {
       accumulator_.finish();
@@ -666,6 +688,10 @@ class Run {
     metrics["clip_ratio/low_mean"] = ratio(clipped_low, clip_counted);
     metrics["clip_ratio/high_mean"] = ratio(clipped_high, clip_counted);
     metrics["kl"] = ratio(kl_sum, counted);
+    metrics["sampling/sampling_logp_difference/mean"] =
+        ratio(correction_sums[kAbsLogprobDifference], counted);
+    metrics["sampling/importance_sampling_ratio/capped_fraction"] =
+        ratio(correction_sums[kCappedUnits], correction_sums[kCorrectionUnits]);
     metrics["train_samples"] = global.sequences;
   }
 
@@ -760,7 +786,8 @@ class Run {
                    {"cursor", source_.cursor().state().to_json()},
                    {"total_steps", total_steps_},
                    {"world_size", group_.world_size()},
-                   {"global_batch_size", global_batch_size(group_.world_size())}};
+                   {"global_batch_size", global_batch_size(group_.world_size())},
+                   {"answer_flips", answer_flips_.to_json()}};
     io::write_file_atomic((fs::path(folder) / kTrainerState).string(), state.dump(2) + "\n");
   }
 
@@ -822,6 +849,10 @@ class Run {
   data::PromptSource source_;
   SideFiles side_files_;  // written into every checkpoint
   generate::Policy policy_;
+  // rollout_cuda_graphs: the KV pool and decode graphs over policy_ kept from one rollout (or
+  // evaluation) to the next; destroyed before policy_.
+  generate::DecodeSession decode_session_;
+  AnswerFlips answer_flips_;  // rank 0: its questions' last majority answers (empo/flip_rate)
   std::unique_ptr<generate::Policy> judge_;
   AnswerEquivalence equivalence_;
   std::optional<model::Model> reference_;

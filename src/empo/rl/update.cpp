@@ -15,6 +15,7 @@ TrainSample make_train_sample(const std::vector<int64_t>& prompt, const generate
   result.completion = sample.tokens;
   result.truncated = sample.finish == generate::FinishReason::kLength;
   result.advantage = advantage;
+  result.sampling_logprobs = sample.sampling_logprobs;
   return result;
 }
 

@@ -21,8 +21,9 @@ struct TrainSample {
   std::vector<int64_t> completion;
   bool truncated = false;  // stopped by max_completion_length, not by EOS
   double advantage = 0;
-  std::vector<float> old_logprobs;  // under the rollout policy, when a batch feeds >1 update
-  std::vector<float> ref_logprobs;  // under the reference, when beta > 0 (or a KL budget)
+  std::vector<float> old_logprobs;       // under the rollout policy, when a batch feeds >1 update
+  std::vector<float> ref_logprobs;       // under the reference, when beta > 0 (or a KL budget)
+  std::vector<float> sampling_logprobs;  // the engine's, under the distribution it sampled
 };
 
 TrainSample make_train_sample(const std::vector<int64_t>& prompt, const generate::Sample& sample,
