@@ -118,10 +118,9 @@ inline at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, con
 }
 
 // a @ b for (..., M, K) x (..., K, N) with equal batch dims, float32 results whatever the
-// inputs' dtype:
-// attention scores rounded to bf16 before the softmax lose about 3 significant digits. On CUDA
-// (torch >= 2.8) cuBLAS writes float32 straight from bf16/fp16 inputs; elsewhere the inputs
-// are widened first.
+// inputs' dtype: attention scores rounded to bf16 before the softmax lose about 3 significant
+// digits. On CUDA (torch >= 2.8) cuBLAS writes float32 straight from bf16/fp16 inputs;
+// elsewhere the inputs are widened first.
 inline at::Tensor float_matmul(const at::Tensor& a, const at::Tensor& b) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 8)
   if (a.is_cuda() && a.scalar_type() != at::kFloat && a.scalar_type() == b.scalar_type()) {

@@ -3,15 +3,11 @@
 namespace empo::rl {
 
 std::string majority_answer(const GroupScore& score) {
-  std::string best;
-  bool found = false;
-  for (size_t i = 0; i < score.answers.size(); ++i) {
-    if (score.majority_cluster < 0 || score.clustering.cluster_ids[i] != score.majority_cluster ||
-        score.answers[i].empty())
-      continue;
-    if (!found || score.answers[i] < best) best = score.answers[i];
-    found = true;
-  }
+  std::string best;  // "" until the first of the cluster's (non-empty) answers
+  for (size_t i = 0; i < score.answers.size(); ++i)
+    if (score.clustering.cluster_ids[i] == score.majority_cluster && !score.answers[i].empty() &&
+        (best.empty() || score.answers[i] < best))
+      best = score.answers[i];
   return best;
 }
 

@@ -113,6 +113,9 @@ void finish_score(GroupScore& score, const RewardSettings& settings, const data:
   score.normalized_entropy =
       G > 1 ? score.clustering.entropy / std::log(static_cast<double>(G)) : 0;
   score.majority_cluster = majority_cluster(score.clustering, score.answers);
+  if (score.majority_cluster >= 0)
+    score.majority_share =
+        static_cast<double>(score.clustering.cluster_sizes[score.majority_cluster]) / G;
 
   auto goldens = golden_answers(question, settings.answer);
   if (!goldens.empty()) {
@@ -139,12 +142,8 @@ void finish_score(GroupScore& score, const RewardSettings& settings, const data:
           reward::copies_question(answer, question.text, settings.copy_question_rouge));
   if ((settings.type == RewardType::empo || settings.type == RewardType::ttrl) &&
       settings.min_majority_share > 0) {
-    const double majority_share =
-        score.majority_cluster < 0
-            ? 0.0
-            : static_cast<double>(score.clustering.cluster_sizes[score.majority_cluster]) / G;
     score.majority_share_checked = true;
-    score.below_majority_share = majority_share < settings.min_majority_share;
+    score.below_majority_share = score.majority_share < settings.min_majority_share;
   }
 
   for (size_t i = 0; i < G; ++i) {

@@ -50,6 +50,7 @@ struct GroupScore {
   std::vector<double> rewards;
   double normalized_entropy = 0;  // H / log G
   int majority_cluster = -1;      // largest cluster of non-empty answers; -1 when all empty
+  double majority_share = 0;      // that cluster's share of the G samples; 0 when all empty
   // Monitoring only (labels never reach the unsupervised rewards): per-sample and majority
   // correctness, empty when the question has no golden answer.
   std::vector<bool> correct;

@@ -63,11 +63,7 @@ RolloutSums rollout_sums(const std::vector<Group>& groups) {
     sums[S::kEntropy] += group.score.clustering.entropy;
     sums[S::kClusters] += static_cast<double>(group.score.clustering.cluster_sizes.size());
     sums[S::kGroups] += 1;
-    const auto& score = group.score;
-    if (score.majority_cluster >= 0 && !score.answers.empty())
-      sums[S::kMajorityShare] +=
-          static_cast<double>(score.clustering.cluster_sizes[score.majority_cluster]) /
-          static_cast<double>(score.answers.size());
+    sums[S::kMajorityShare] += group.score.majority_share;
     sums[S::kZeroStd] += group.zero_std;
     sums[S::kBelow] += group.band == BandVerdict::below;
     sums[S::kAbove] += group.band == BandVerdict::above;
